@@ -1,0 +1,1 @@
+"""rtbf web process: request portal, officer review, REST API and audit log."""

@@ -1,0 +1,1 @@
+"""rtbf workers: the Celery app and tasks, and the ML engine under ``workers.engine``."""

@@ -2,4 +2,10 @@
 
 from fastapi import APIRouter
 
-router = APIRouter()
+from app.pages import officer_auth, officer_queue, officer_review, subject
+
+router = APIRouter(include_in_schema=False)
+router.include_router(subject.router)
+router.include_router(officer_auth.router)
+router.include_router(officer_queue.router)
+router.include_router(officer_review.router)

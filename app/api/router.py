@@ -1,0 +1,12 @@
+"""All ``/api/v1`` routers, collected in one place."""
+
+from fastapi import APIRouter
+
+from app.audit.router import router as audit_router
+from app.requests.router import router as requests_router
+
+API_PREFIX = "/api/v1"
+
+router = APIRouter(prefix=API_PREFIX)
+router.include_router(requests_router)
+router.include_router(audit_router)

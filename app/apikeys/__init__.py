@@ -1,0 +1,1 @@
+"""API keys for legal tooling: stored hashed, scoped, revocable."""

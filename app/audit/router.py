@@ -1,0 +1,31 @@
+"""Audit endpoints: a request's trail, and a verification of the whole chain."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from app.apikeys.models import ApiKey
+from app.audit import service as audit_service
+from app.audit.schemas import AuditEntryRead, AuditVerifyRead
+from app.core.deps import SessionDep, require_scope
+from app.requests import service as request_service
+
+router = APIRouter(tags=["audit"])
+Auditor = Annotated[ApiKey, Depends(require_scope("audit:read"))]
+
+
+@router.get("/requests/{request_id}/audit", operation_id="getRequestAudit", response_model=list[AuditEntryRead],
+            summary="The audit trail of one request, oldest first")
+def get_request_audit(request_id: str, session: SessionDep, key: Auditor) -> list[AuditEntryRead]:
+    entries = request_service.history(session=session, request_id=request_id)
+    return [AuditEntryRead.model_validate(e) for e in entries]
+
+
+@router.get("/audit/verify", operation_id="verifyAuditLog", response_model=AuditVerifyRead,
+            summary="Recompute the whole hash chain")
+def verify_audit_log(session: SessionDep, key: Auditor) -> AuditVerifyRead:
+    result = audit_service.verify_chain(session=session)
+    return AuditVerifyRead(ok=result.ok, checked=result.checked, first_bad_seq=result.first_bad_seq,
+                           reason=result.reason, head_hash=result.head_hash)

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces of the web process: settings, database, security, errors, logging."""

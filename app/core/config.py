@@ -1,0 +1,108 @@
+"""One settings class for the whole product (env prefix ``RTBF_``; ``DATABASE_URL``/``REDIS_URL`` unprefixed).
+
+In development and test the three secrets are generated once and persisted under ``data_dir`` so that a
+restart can still decrypt what it stored; in production they must be supplied and must not be placeholders.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "placeholder", "xxx"})
+SECRET_FIELDS = ("secret_key", "encryption_key", "hmac_key")
+KEYS_FILE = "keys.json"
+
+
+def _new_secret(field: str) -> str:
+    if field == "encryption_key":
+        return base64.b64encode(secrets.token_bytes(32)).decode()
+    return secrets.token_urlsafe(48)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RTBF_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "database_url"))
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "redis_url"))
+    secret_key: str | None = None
+    encryption_key: str | None = None
+    hmac_key: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "rtbf@localhost"
+
+    otp_ttl_seconds: int = 600
+    otp_max_attempts: int = 3
+    otp_max_resends: int = 3
+    duplicate_window_days: int = 30
+    session_cookie_secure: bool = False
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Settings:
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.data_dir.resolve() / 'rtbf.sqlite3'}"
+        missing = [f for f in SECRET_FIELDS if (getattr(self, f) or "").strip().lower() in PLACEHOLDERS]
+        if self.environment == "production":
+            if missing:
+                raise ValueError(f"production refuses missing or placeholder secrets: {', '.join(missing)}")
+        elif missing:
+            stored = self._persisted_keys(missing)
+            for field in missing:
+                setattr(self, field, stored[field])
+        self._check_encryption_key()
+        return self
+
+    def _persisted_keys(self, fields: list[str]) -> dict[str, str]:
+        """Load keys from ``data_dir/keys.json``, generating (and saving, mode 0600) the ones it lacks."""
+        path = self.data_dir / KEYS_FILE
+        stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        if any(f not in stored for f in fields):
+            for field in fields:
+                stored.setdefault(field, _new_secret(field))
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(stored, fh)
+            tmp.replace(path)
+        return stored
+
+    def _check_encryption_key(self) -> None:
+        try:
+            raw = base64.b64decode(self.encryption_key or "", validate=True)
+        except ValueError as exc:
+            raise ValueError("encryption_key must be base64") from exc
+        if len(raw) != 32:
+            raise ValueError("encryption_key must decode to exactly 32 bytes (AES-256-GCM)")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return str(self.database_url).startswith("sqlite")
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

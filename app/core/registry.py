@@ -1,0 +1,10 @@
+"""Import every model module so ``Base.metadata`` is complete (for Alembic and mapper configuration)."""
+
+from app.apikeys import models as apikeys_models
+from app.audit import models as audit_models
+from app.core.db import Base
+from app.notifications import models as notifications_models
+from app.officers import models as officers_models
+from app.requests import models as requests_models
+
+__all__ = ["Base", "apikeys_models", "audit_models", "notifications_models", "officers_models", "requests_models"]

@@ -1,0 +1,46 @@
+"""Enqueue Celery tasks only after the surrounding transaction commits.
+
+Services call ``enqueue_after_commit``; the ids collect in ``session.info`` and are sent by the
+``after_commit`` listener. A rollback drops them, so a worker never sees an id that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.core.logging import get_logger
+
+log = get_logger(__name__)
+_PENDING = "rtbf_pending_tasks"
+
+
+def enqueue_after_commit(session: Session, task_name: str, *args: Any, queue: str = "default") -> None:
+    session.info.setdefault(_PENDING, []).append((task_name, args, queue))
+
+
+def pending_tasks(session: Session) -> list[tuple[str, tuple[Any, ...], str]]:
+    return list(session.info.get(_PENDING, []))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    # Imported lazily: the broker set-up reads settings, and most sessions never enqueue anything.
+    from workers.celery_app import celery_app
+
+    for task_name, args, queue in pending:
+        try:
+            celery_app.send_task(task_name, args=list(args), queue=queue)
+            log.info("task.enqueued", task=task_name, queue=queue, ids=[str(a) for a in args])
+        except Exception:  # the data is committed; a lost enqueue is recoverable (outbox keeps the row)
+            log.exception("task.enqueue_failed", task=task_name, queue=queue)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)

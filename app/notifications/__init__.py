@@ -1,0 +1,1 @@
+"""Emails to data subjects: rendered into an outbox table, delivered by a Celery task after commit."""

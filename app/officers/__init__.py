@@ -1,0 +1,1 @@
+"""Compliance officers: the people who review erasure requests."""

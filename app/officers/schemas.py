@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, EmailStr, Field
+
+
+class OfficerCreate(BaseModel):
+    email: EmailStr = Field(max_length=254)
+    name: str = Field(min_length=1, max_length=120)
+    password: str = Field(min_length=12, max_length=256)

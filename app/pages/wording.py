@@ -1,0 +1,198 @@
+"""Plain-language wording for statuses, countdowns, decisions and history entries shown on the pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.requests.deadlines import days_left, describe_days_left
+from app.requests.grounds import DenialGround, ErasureGround
+from app.requests.statuses import OPEN_STATUSES, RequestStatus
+
+S = RequestStatus
+
+
+@dataclass(frozen=True)
+class StatusWording:
+    label: str
+    tone: str  # css badge class: ok | warn | bad | neutral
+    explanation: str
+    next_steps: str
+    right_to_complain: bool = False
+
+
+_PROCESSING_NEXT = (
+    "We are removing the data from the model and will then test that it no longer produces it. "
+    "We will email you when this is finished."
+)
+
+_SUBJECT_WORDING: dict[RequestStatus, StatusWording] = {
+    S.identity_unverified: StatusWording(
+        S.identity_unverified.label,
+        "warn",
+        "We have received your request but you have not yet confirmed your email address.",
+        "Enter the 6-digit code we emailed you. We cannot review the request until you do.",
+    ),
+    S.pending_review: StatusWording(
+        S.pending_review.label,
+        "neutral",
+        "Your email address is confirmed and your request is waiting for a data protection officer to review it.",
+        "An officer will decide whether to erase the data. We will email you the decision, "
+        "and you can also check this page. We must answer by the due date shown above.",
+    ),
+    S.approved: StatusWording(
+        S.approved.label,
+        "ok",
+        "Your request has been approved.",
+        "We will now check which of your data the model can produce and then remove it. "
+        "We will email you when this is finished.",
+    ),
+    S.denied: StatusWording(
+        S.denied.label,
+        "bad",
+        "Your request has been refused. The reason is given above.",
+        "Nothing more will happen with this request. You can file a new request if your situation changes.",
+        right_to_complain=True,
+    ),
+    S.canceled: StatusWording(
+        S.canceled.label,
+        "neutral",
+        "This request has been canceled.",
+        "Nothing more will happen with this request. You can file a new request at any time.",
+    ),
+    S.discovering: StatusWording(
+        S.discovering.label,
+        "ok",
+        "Your request has been approved and we are checking what the model can produce about you.",
+        _PROCESSING_NEXT,
+    ),
+    S.unlearning: StatusWording(
+        S.unlearning.label, "ok", "Your request has been approved and we are removing the data.", _PROCESSING_NEXT
+    ),
+    S.verifying: StatusWording(
+        S.verifying.label,
+        "ok",
+        "The data has been removed and we are testing that the model no longer produces it.",
+        "We will email you as soon as the check has passed.",
+    ),
+    S.completed: StatusWording(
+        S.completed.label,
+        "ok",
+        "Your request is complete: the model no longer produces the data we found about you.",
+        "Nothing more is needed from you. Keep the reference in case you want to contact us about it.",
+    ),
+    S.failed: StatusWording(
+        S.failed.label,
+        "warn",
+        "Your request was approved, but removing the data needs another attempt.",
+        "Our team has been alerted and will retry. The deadline shown above still applies.",
+    ),
+}
+
+
+def subject_status(status: RequestStatus | str) -> StatusWording:
+    return _SUBJECT_WORDING[RequestStatus(status)]
+
+
+@dataclass(frozen=True)
+class Countdown:
+    days: int
+    text: str
+    tone: str
+
+
+def countdown(*, status: RequestStatus | str, due_at: datetime, now: datetime) -> Countdown | None:
+    """"N days left" / "due today" / "N days overdue" while the deadline runs; None once it no longer does."""
+    if RequestStatus(status) not in OPEN_STATUSES:
+        return None
+    days = days_left(due_at, now)
+    tone = "bad" if days < 0 else "warn" if days <= 7 else "neutral"
+    return Countdown(days=days, text=describe_days_left(days), tone=tone)
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str
+    ground_title: str
+    ground: str | None
+    reason: str | None
+
+
+def decision(req: Any) -> Decision | None:
+    """What the subject is told about the officer's decision, if one was taken."""
+    status = RequestStatus(req.status)
+    ground = getattr(req, "decision_ground", None)
+    reason = getattr(req, "decision_reason", None)
+    if status == S.denied:
+        label = DenialGround(ground).label if ground in DenialGround.__members__ else ground
+        return Decision("Refused", "Legal basis for refusing", label, reason)
+    if status == S.canceled:
+        return Decision("Canceled", "Ground", None, getattr(req, "cancel_reason", None))
+    if getattr(req, "decided_at", None) is not None and ground in ErasureGround.__members__:
+        return Decision("Approved", "Legal ground for erasure", ErasureGround(ground).label, None)
+    return None
+
+
+_EVENT_SENTENCES = {
+    "erasure.received": "Request received",
+    "erasure.pending_review": "Identity verified: waiting for review",
+    "erasure.code_resent": "Verification code sent again",
+    "erasure.code_rejected": "Wrong, expired or used verification code entered",
+    "erasure.approved": "Request approved",
+    "erasure.denied": "Request denied",
+    "erasure.extended": "Deadline extended",
+    "erasure.canceled": "Request canceled",
+    "erasure.discovering": "Checking what the model produces about the subject",
+    "erasure.unlearning": "Removing the data from the model",
+    "erasure.verifying": "Verifying the removal",
+    "erasure.completed": "Request completed",
+    "erasure.failed": "Processing failed",
+}
+
+
+def event_sentence(event: str) -> str:
+    """A readable sentence for an audit event; unknown events fall back to their dotted name made readable."""
+    if event in _EVENT_SENTENCES:
+        return _EVENT_SENTENCES[event]
+    tail = event.split(".", 1)[-1] if "." in event else event
+    return tail.replace("_", " ").replace(".", ": ").capitalize()
+
+
+# Keys a reader of the history gains nothing from: shown elsewhere on the page, or hashes of free text.
+_HIDDEN_DETAILS = frozenset({"reference", "from", "email_hmac"})
+
+
+def detail_items(details: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Audit details as (label, value) pairs: enum values by their labels, timestamps as dates, hashes left out."""
+    items: list[tuple[str, str]] = []
+    for key, value in (details or {}).items():
+        if key in _HIDDEN_DETAILS or key.endswith("_sha256") or value is None or value == "":
+            continue
+        text = str(value)
+        if key in ("ground", "decision_ground"):
+            text = ground_label(str(value))
+        elif key in ("to", "status") and value in RequestStatus.__members__:
+            text = RequestStatus(value).label
+        elif key.endswith("_at") and isinstance(value, str):
+            text = _iso_date(value)
+        elif key == "duplicate_of":
+            key = "possible duplicate of"
+        items.append((key.replace("_", " "), text))
+    return items
+
+
+def _iso_date(value: str) -> str:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return f"{parsed.day} {parsed:%B %Y}"
+
+
+def ground_label(value: str | None) -> str:
+    if value in ErasureGround.__members__:
+        return ErasureGround(value).label
+    if value in DenialGround.__members__:
+        return DenialGround(value).label
+    return value or ""

@@ -1,0 +1,1 @@
+"""Erasure requests: intake, identity verification, review, deadlines."""

@@ -1,0 +1,118 @@
+"""``/api/v1/requests``: thin HTTP layer over the requests service, for legal tooling with API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from app.apikeys.models import ApiKey
+from app.core.deps import SessionDep, SettingsDep, require_scope
+from app.core.handlers import error_body
+from app.requests import service
+from app.requests.schemas import (
+    ApproveBody,
+    CancelBody,
+    DenyBody,
+    ExtendBody,
+    RequestCreate,
+    RequestCreated,
+    RequestDetail,
+    RequestPage,
+)
+from app.requests.service import MAX_PAGE
+from app.requests.statuses import RequestStatus
+from app.requests.views import to_detail, to_read
+
+router = APIRouter(prefix="/requests", tags=["requests"])
+
+_ERROR_SCHEMA = {
+    "content": {"application/json": {"example": error_body("not_found", "No erasure request with this id.")}}
+}
+_ERRORS = {401: _ERROR_SCHEMA, 403: _ERROR_SCHEMA, 422: _ERROR_SCHEMA}
+_ITEM_ERRORS = {**_ERRORS, 404: _ERROR_SCHEMA, 409: _ERROR_SCHEMA}
+
+Reader = Annotated[ApiKey, Depends(require_scope("requests:read"))]
+Writer = Annotated[ApiKey, Depends(require_scope("requests:write"))]
+Reviewer = Annotated[ApiKey, Depends(require_scope("requests:review"))]
+ReaderOrReviewer = Annotated[ApiKey, Depends(require_scope("requests:read", "requests:review"))]
+
+
+def _actor(key: ApiKey) -> str:
+    return f"apikey:{key.id}"
+
+
+@router.post(
+    "", operation_id="createRequest", status_code=status.HTTP_201_CREATED, response_model=RequestCreated,
+    responses=_ERRORS, summary="File a request for a subject whose identity the caller has verified",
+)
+def create_request(body: RequestCreate, session: SessionDep, settings: SettingsDep, key: Writer) -> RequestCreated:
+    created = service.create_request(
+        session=session, data=body, channel="api", verified=True, actor=_actor(key), settings=settings
+    )
+    # The caller wrote these identifiers, so it gets them back whether or not it may read others.
+    detail = to_detail(created.request, with_identifiers=True)
+    return RequestCreated(
+        **detail.model_dump(),
+        status_token=created.status_token,
+        status_url=settings.base_url.rstrip("/") + service.status_path(created.status_token),
+    )
+
+
+@router.get("", operation_id="listRequests", response_model=RequestPage, responses=_ERRORS,
+            summary="List requests, soonest due first")
+def list_requests(
+    session: SessionDep,
+    key: Reader,
+    status_filter: Annotated[RequestStatus | None, Query(alias="status")] = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RequestPage:
+    items, total = service.list_requests(
+        session=session, status=status_filter, overdue=overdue, limit=limit, offset=offset
+    )
+    return RequestPage(items=[to_read(r) for r in items], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{request_id}", operation_id="getRequest", response_model=RequestDetail, responses=_ITEM_ERRORS,
+            summary="Read one request (identifiers only with requests:read)")
+def get_request(request_id: str, session: SessionDep, key: ReaderOrReviewer) -> RequestDetail:
+    request = service.get_request(session=session, request_id=request_id)
+    return to_detail(request, with_identifiers="requests:read" in key.scopes)
+
+
+@router.post("/{request_id}/approve", operation_id="approveRequest", response_model=RequestDetail,
+             responses=_ITEM_ERRORS, summary="Approve under an Art. 17(1) ground")
+def approve_request(request_id: str, body: ApproveBody, session: SessionDep, settings: SettingsDep,
+                    key: Reviewer) -> RequestDetail:
+    request = service.approve(session=session, request_id=request_id, actor=_actor(key), ground=body.ground,
+                              note=body.note, settings=settings)
+    return to_detail(request, with_identifiers="requests:read" in key.scopes)
+
+
+@router.post("/{request_id}/deny", operation_id="denyRequest", response_model=RequestDetail,
+             responses=_ITEM_ERRORS, summary="Deny under an Art. 17(3) exception or Art. 12(5)")
+def deny_request(request_id: str, body: DenyBody, session: SessionDep, settings: SettingsDep,
+                 key: Reviewer) -> RequestDetail:
+    request = service.deny(session=session, request_id=request_id, actor=_actor(key), ground=body.ground,
+                           reason=body.reason, settings=settings)
+    return to_detail(request, with_identifiers="requests:read" in key.scopes)
+
+
+@router.post("/{request_id}/extend", operation_id="extendRequest", response_model=RequestDetail,
+             responses=_ITEM_ERRORS, summary="Extend the deadline once, by 1 or 2 months, with reasons")
+def extend_request(request_id: str, body: ExtendBody, session: SessionDep, settings: SettingsDep,
+                   key: Reviewer) -> RequestDetail:
+    request = service.extend(session=session, request_id=request_id, actor=_actor(key), months=body.months,
+                             reason=body.reason, settings=settings)
+    return to_detail(request, with_identifiers="requests:read" in key.scopes)
+
+
+@router.post("/{request_id}/cancel", operation_id="cancelRequest", response_model=RequestDetail,
+             responses=_ITEM_ERRORS, summary="Cancel a request")
+def cancel_request(request_id: str, body: CancelBody, session: SessionDep, settings: SettingsDep,
+                   key: Reviewer) -> RequestDetail:
+    request = service.cancel(session=session, request_id=request_id, actor=_actor(key), reason=body.reason,
+                             settings=settings)
+    return to_detail(request, with_identifiers="requests:read" in key.scopes)

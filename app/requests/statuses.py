@@ -1,0 +1,68 @@
+"""The request status machine. ``transition`` in the service is the only code that changes a status."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from app.core.errors import IllegalTransition
+
+
+class RequestStatus(StrEnum):
+    identity_unverified = "identity_unverified"
+    pending_review = "pending_review"
+    approved = "approved"
+    denied = "denied"
+    canceled = "canceled"
+    discovering = "discovering"
+    unlearning = "unlearning"
+    verifying = "verifying"
+    completed = "completed"
+    failed = "failed"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    RequestStatus.identity_unverified: "Waiting for email verification",
+    RequestStatus.pending_review: "Waiting for review",
+    RequestStatus.approved: "Approved",
+    RequestStatus.denied: "Denied",
+    RequestStatus.canceled: "Canceled",
+    RequestStatus.discovering: "Checking the model",
+    RequestStatus.unlearning: "Removing the data",
+    RequestStatus.verifying: "Verifying the removal",
+    RequestStatus.completed: "Completed",
+    RequestStatus.failed: "Processing failed",
+}
+
+S = RequestStatus
+ALLOWED_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
+    S.identity_unverified: frozenset({S.pending_review, S.canceled}),
+    S.pending_review: frozenset({S.approved, S.denied, S.canceled}),
+    S.approved: frozenset({S.discovering, S.canceled}),
+    # Discovery may find nothing to remove: that completes the request directly.
+    S.discovering: frozenset({S.unlearning, S.completed, S.failed, S.canceled}),
+    S.unlearning: frozenset({S.verifying, S.failed}),
+    # A failed verification probe sends the request back to unlearning (retry) or to failed (escalate).
+    S.verifying: frozenset({S.completed, S.unlearning, S.failed}),
+    S.failed: frozenset({S.discovering, S.unlearning, S.canceled}),
+    S.denied: frozenset(),
+    S.canceled: frozenset(),
+    S.completed: frozenset(),
+}
+
+TERMINAL_STATUSES = frozenset(s for s, nxt in ALLOWED_TRANSITIONS.items() if not nxt)
+# Statuses whose statutory deadline is running and can be missed (overdue applies to these).
+OPEN_STATUSES = frozenset({S.pending_review, S.approved, S.discovering, S.unlearning, S.verifying, S.failed})
+EXTENDABLE_STATUSES = OPEN_STATUSES
+
+
+def check_transition(old: RequestStatus, new: RequestStatus) -> None:
+    if new not in ALLOWED_TRANSITIONS[old]:
+        allowed = sorted(s.value for s in ALLOWED_TRANSITIONS[old])
+        raise IllegalTransition(
+            f"A request that is {old.value} cannot become {new.value}.",
+            details={"from": old.value, "to": new.value, "allowed": allowed},
+        )

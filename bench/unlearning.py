@@ -1,0 +1,120 @@
+"""Unlearning benchmark: forget several demo people one at a time with every method.
+
+``python -m bench.unlearning [--size small] [--people 3] [--methods fpga,relearn,...] [--device cpu]``
+(or ``rtbf bench``). Trains the demo model once into a cache dir, then for each (method, person) starts
+from the same base weights, runs ``run_unlearning`` and records: confirmed-leak rate before/after on the
+training and held-out prompt families, other people's accuracy before/after, perplexity change, wall
+time and peak memory. Prints a rich table and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _demo_model(cache: Path, size: str, seed: int) -> Path:
+    from workers.engine.demo import train_demo
+
+    target = cache / f"demo-{size}-seed{seed}"
+    if not (target / "demo.json").is_file():
+        shutil.rmtree(target, ignore_errors=True)
+        train_demo(out_dir=target, size=size, seed=seed)
+    return target
+
+
+def _rate(report: dict[str, Any], families: list[str], attributes: list[str]) -> float:
+    chosen = [f for f in report["findings"] if f["family"] in families and f["attribute"] in attributes]
+    return sum(f["verdict"] == "confirmed" for f in chosen) / len(chosen) if chosen else 0.0
+
+
+def run_one(model_dir: Path, person: Any, method: str, *, device: str | None, seed: int) -> dict[str, Any]:
+    from workers.engine.demo import roster_subject
+    from workers.engine.modelio import load_model
+    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+
+    loaded = load_model(model_dir, device=device)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_unlearning(loaded, roster_subject(person), out_dir=Path(tmp) / "out",
+                                config=UnlearnConfig(method=method, seed=seed))
+    wall = time.perf_counter() - started
+    ev = result.evidence
+    fam, attrs = ev["families"], ev["forgotten_attributes"]
+    ub, ua = ev["utility_before"], ev["utility_after"]
+    return {
+        "method": method, "person": person.name, "passed": result.passed, "reasons": ev["verdict"]["reasons"],
+        "leak_train_before": _rate(ev["probe_before"], fam["training"], attrs),
+        "leak_train_after": _rate(ev["probe_after"], fam["training"], attrs),
+        "leak_heldout_before": _rate(ev["probe_before"], fam["held_out"], attrs),
+        "leak_heldout_after": _rate(ev["probe_after"], fam["held_out"], attrs),
+        "accuracy_before": ub["accuracy"], "accuracy_after": ua["accuracy"],
+        "accuracy_ratio": ua["accuracy"] / ub["accuracy"] if ub["accuracy"] else float("nan"),
+        "perplexity_change": ua["perplexity"] / ub["perplexity"] - 1.0,
+        "steps": ev["training"]["steps"], "wall_s": round(wall, 2), "timings": ev["timings"],
+        "peak_memory": ev["peak_memory"],
+    }
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="rtbf unlearning benchmark")
+    for col in ("method", "person", "leak train b->a", "leak held-out b->a", "others' acc b->a", "ratio",
+                "ppl change", "steps", "wall s", "verdict"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["method"], r["person"], f"{r['leak_train_before']:.2f} -> {r['leak_train_after']:.2f}",
+                      f"{r['leak_heldout_before']:.2f} -> {r['leak_heldout_after']:.2f}",
+                      f"{r['accuracy_before']:.3f} -> {r['accuracy_after']:.3f}", f"{r['accuracy_ratio']:.3f}",
+                      f"{r['perplexity_change']:+.1%}", str(r["steps"]), f"{r['wall_s']:.1f}",
+                      "pass" if r["passed"] else "FAIL")
+    Console().print(table)
+
+
+def run_bench(*, size: str = "small", people: int = 3, methods: list[str], device: str | None = None,
+              cache: Path = Path(".cache/bench"), out: Path = Path("bench-unlearning.json"), seed: int = 0,
+              first_person: int = 0) -> list[dict[str, Any]]:
+    from workers.engine.demo import read_roster
+    from workers.engine.errors import EngineError
+    from workers.engine.methods import METHODS
+
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise EngineError(f"unknown method(s) {', '.join(unknown)}; choose from: {', '.join(METHODS)}")
+    if people < 1:
+        raise EngineError("people must be at least 1")
+    model_dir = _demo_model(Path(cache), size, seed)
+    roster = read_roster(model_dir)[first_person:first_person + people]
+    rows: list[dict[str, Any]] = []
+    for method in methods:
+        for person in roster:
+            rows.append(run_one(model_dir, person, method, device=device, seed=seed))
+            Path(out).write_text(json.dumps({"size": size, "model": str(model_dir), "rows": rows}, indent=2))
+    print_table(rows)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="small")
+    parser.add_argument("--people", type=int, default=3)
+    parser.add_argument("--first-person", type=int, default=0)
+    parser.add_argument("--methods", default="fpga,relearn,ihl,ga,graddiff,npo")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--cache", type=Path, default=Path(".cache/bench"))
+    parser.add_argument("--out", type=Path, default=Path("bench-unlearning.json"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    run_bench(size=args.size, people=args.people, methods=[m for m in args.methods.split(",") if m],
+              device=args.device, cache=args.cache, out=args.out, seed=args.seed, first_person=args.first_person)
+
+
+if __name__ == "__main__":
+    main()

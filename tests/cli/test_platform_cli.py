@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+from app.apikeys import service as apikey_service
+from app.cli.platform import DEFAULT_OFFICER_EMAIL, _first_officer
+from app.officers import service as officer_service
+from app.requests import service as request_service
+from app.requests.schemas import RequestCreate
+
+
+def _session(url: str) -> Session:
+    return Session(create_engine(url, poolclass=NullPool), expire_on_commit=False)
+
+
+def test_help_lists_the_platform_commands(cli, runner) -> None:
+    result = runner.invoke(cli, ["--help"])
+    for name in ("up", "serve", "worker", "db", "officer", "apikey", "audit", "outbox"):
+        assert name in result.output
+
+
+def test_officer_create(cli, runner, cli_database) -> None:
+    result = runner.invoke(cli, ["officer", "create", "--email", "dpo@example.org", "--name", "DPO",
+                                 "--password", "a long enough password"])
+    assert result.exit_code == 0, result.output
+    with _session(cli_database) as db:
+        assert officer_service.authenticate(session=db, email="dpo@example.org", password="a long enough password")
+    again = runner.invoke(cli, ["officer", "create", "--email", "dpo@example.org", "--name", "DPO",
+                                "--password", "a long enough password"])
+    assert again.exit_code == 1 and "already exists" in again.output
+    short = runner.invoke(cli, ["officer", "create", "--email", "b@example.org", "--name", "B", "--password", "short"])
+    assert short.exit_code == 1 and "12 characters" in short.output
+
+
+def test_officer_create_prompts_for_the_password(cli, runner, cli_database) -> None:
+    result = runner.invoke(cli, ["officer", "create", "--email", "p@example.org", "--name", "P"],
+                           input="prompted password 1\nprompted password 1\n")
+    assert result.exit_code == 0, result.output
+    assert "prompted password 1" not in result.output
+    with _session(cli_database) as db:
+        assert officer_service.authenticate(session=db, email="p@example.org", password="prompted password 1")
+
+
+def test_apikey_create_list_revoke(cli, runner, cli_database) -> None:
+    result = runner.invoke(cli, ["apikey", "create", "--name", "Legal", "--scope", "requests:read",
+                                 "--scope", "audit:read"])
+    assert result.exit_code == 0, result.output
+    token = re.search(r"^(rtbf_\w+_\S+)$", result.output, re.M).group(1)
+    with _session(cli_database) as db:
+        key = apikey_service.authenticate_key(session=db, token=token)
+        assert key is not None and key.scopes == ["audit:read", "requests:read"]
+    listing = runner.invoke(cli, ["apikey", "list"], env={"COLUMNS": "300"})
+    assert key.prefix in listing.output and token not in listing.output
+    revoked = runner.invoke(cli, ["apikey", "revoke", key.id])
+    assert revoked.exit_code == 0
+    with _session(cli_database) as db:
+        assert apikey_service.authenticate_key(session=db, token=token) is None
+
+
+def test_apikey_with_an_unknown_scope_is_refused(cli, runner, cli_database) -> None:
+    result = runner.invoke(cli, ["apikey", "create", "--name", "x", "--scope", "requests:delete"])
+    assert result.exit_code == 1 and "valid scope" in result.output
+    with _session(cli_database) as db:
+        assert apikey_service.list_keys(session=db) == []
+
+
+def test_audit_verify_ok_then_tampered(cli, runner, cli_database) -> None:
+    with _session(cli_database) as db:
+        for i in range(3):
+            request_service.create_request(session=db, data=RequestCreate(full_name="A", email=f"a{i}@example.org"),
+                                           channel="web")
+        db.commit()
+    ok = runner.invoke(cli, ["audit", "verify"])
+    assert ok.exit_code == 0 and ok.output.startswith("OK 3 entries\n")
+    anchor = re.search(r"anchor: (3:[0-9a-f]{64})", ok.output).group(1)
+    assert runner.invoke(cli, ["audit", "verify", "--anchor", anchor]).exit_code == 0
+    assert runner.invoke(cli, ["audit", "verify", "--anchor", "3:abc"]).exit_code == 2
+    with _session(cli_database) as db:
+        db.execute(text("SET LOCAL session_replication_role = replica"))
+        db.execute(text("UPDATE audit_entries SET actor = 'system' WHERE seq = 2"))
+        db.commit()
+    broken = runner.invoke(cli, ["audit", "verify"])
+    assert broken.exit_code == 1 and "entry 2" in broken.output and "altered" in broken.output
+
+
+def test_outbox_list_shows_the_emails(cli, runner, cli_database) -> None:
+    with _session(cli_database) as db:
+        created = request_service.create_request(
+            session=db, data=RequestCreate(full_name="Ada", email="ada@example.org"), channel="web")
+        reference = created.request.reference
+        db.commit()
+    result = runner.invoke(cli, ["outbox", "list", "--limit", "5"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    assert "verification_code" in result.output and reference in result.output and "ada@example.org" in result.output
+    assert runner.invoke(cli, ["outbox", "list", "--limit", "0"]).exit_code != 0
+
+
+def test_db_upgrade_reports_the_revision(cli, runner, cli_database) -> None:
+    result = runner.invoke(cli, ["db", "upgrade"])
+    assert result.exit_code == 0 and "0001" in result.output
+
+
+def test_first_officer_is_created_once(cli_database) -> None:
+    email, password = _first_officer(DEFAULT_OFFICER_EMAIL)
+    assert _first_officer(DEFAULT_OFFICER_EMAIL) is None
+    with _session(cli_database) as db:
+        assert officer_service.authenticate(session=db, email=email, password=password)
+        assert officer_service.count_officers(session=db) == 1

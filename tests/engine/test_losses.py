@@ -1,0 +1,100 @@
+"""Losses on hand-made tensors with known values and the sign of their gradients."""
+
+import math
+
+import pytest
+import torch
+
+from workers.engine import losses
+
+
+def _logits(rows: list[list[float]]) -> torch.Tensor:
+    """One sequence; row t holds the logits that predict token t+1."""
+    return torch.tensor([rows + [[0.0] * len(rows[0])]], requires_grad=True)
+
+
+def test_cross_entropy_uniform_is_log_vocab_and_ignores_masked():
+    logits = _logits([[0.0, 0.0, 0.0, 0.0], [5.0, 0.0, 0.0, 0.0]])
+    labels = torch.tensor([[-100, 2, -100]])  # only position 0 -> token 2 counts
+    assert losses.cross_entropy(logits, labels).item() == pytest.approx(math.log(4))
+
+
+def test_token_nll_known_value():
+    logits = _logits([[math.log(3.0), 0.0]])  # p = (0.75, 0.25)
+    nll, mask = losses.token_nll(logits, torch.tensor([[-100, 1]]))
+    assert mask.tolist() == [[1.0]]
+    assert nll.item() == pytest.approx(-math.log(0.25))
+    assert losses.sequence_nll(logits, torch.tensor([[-100, 0]])).item() == pytest.approx(-math.log(0.75))
+
+
+def test_gradient_ascent_is_negative_ce_and_pushes_true_token_down():
+    logits = _logits([[1.0, 0.0, 0.0]])
+    labels = torch.tensor([[-100, 0]])
+    loss = losses.gradient_ascent_loss(logits, labels)
+    assert loss.item() == pytest.approx(-losses.cross_entropy(logits, labels).item())
+    loss.backward()
+    # descent moves against the gradient: a positive gradient lowers the true token's logit
+    assert logits.grad[0, 0, 0] > 0
+    assert logits.grad[0, 0, 1] < 0
+
+
+def test_grad_diff_combines_terms():
+    out = losses.grad_diff_loss(torch.tensor(2.0), torch.tensor(0.5), gamma=1.0, alpha=2.0)
+    assert out.item() == pytest.approx(-2.0 + 1.0)
+
+
+def test_npo_equal_nll_gives_two_log_two_over_beta_and_is_bounded():
+    beta = 0.1
+    nll_theta = torch.tensor([3.0, 3.0], requires_grad=True)
+    loss = losses.npo_loss(nll_theta, torch.tensor([3.0, 3.0]), beta=beta)
+    assert loss.item() == pytest.approx(2.0 / beta * math.log(2.0))
+    loss.backward()
+    assert (nll_theta.grad < 0).all()  # minimising raises the forget NLL
+    far = losses.npo_loss(torch.tensor([500.0]), torch.tensor([3.0]), beta=beta)
+    assert 0.0 <= far.item() < 1e-6
+
+
+def test_weighted_ascent_only_weighted_tokens_get_gradient():
+    logits = _logits([[1.0, 0.0], [1.0, 0.0]])
+    labels = torch.tensor([[-100, 0, 0]])
+    weights = torch.tensor([[0.0, 0.0, 1.0]])  # predicting token 2 (row 1) is personal, token 1 is not
+    loss = losses.weighted_ascent_loss(logits, labels, weights)
+    nll1 = -math.log(math.e / (math.e + 1))
+    assert loss.item() == pytest.approx(-nll1)
+    loss.backward()
+    assert torch.all(logits.grad[0, 0] == 0)
+    assert logits.grad[0, 1, 0] > 0
+
+
+def test_weighted_ascent_cap_stops_gradient_once_forgotten():
+    logits = _logits([[-20.0, 0.0]])  # true token already at p ~ 2e-9
+    loss = losses.weighted_ascent_loss(logits, torch.tensor([[-100, 0]]), torch.tensor([[0.0, 1.0]]), max_nll=5.0)
+    assert loss.item() == pytest.approx(-5.0)
+    loss.backward()
+    assert torch.all(logits.grad == 0)
+
+
+def test_kl_to_reference_known_value_and_padding_mask():
+    ref = torch.tensor([[[math.log(0.5), math.log(0.5)], [0.0, 0.0]]])
+    cur = torch.tensor([[[math.log(0.9), math.log(0.1)], [9.0, -9.0]]], requires_grad=True)
+    expected = 0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(0.5 / 0.1)
+    kl = losses.kl_to_reference(cur, ref, attention_mask=torch.tensor([[1, 0]]))
+    assert kl.item() == pytest.approx(expected, rel=1e-5)
+    assert losses.kl_to_reference(ref, ref).item() == pytest.approx(0.0, abs=1e-7)
+    kl.backward()
+    assert torch.all(cur.grad[0, 1] == 0)  # padding position carries no gradient
+    assert cur.grad[0, 0, 0] > 0  # over-confident token is pulled back toward the reference
+
+
+def test_inverted_hinge_known_values_and_direction():
+    uniform = _logits([[0.0, 0.0, 0.0, 0.0]])
+    labels = torch.tensor([[-100, 1]])
+    assert losses.inverted_hinge_loss(uniform, labels).item() == pytest.approx(1.0)
+    peaked = _logits([[0.0, 50.0, 0.0, 0.0]])
+    assert losses.inverted_hinge_loss(peaked, labels).item() == pytest.approx(2.0, abs=1e-6)
+    logits = _logits([[0.0, 2.0, 1.0, 0.0]])
+    loss = losses.inverted_hinge_loss(logits, labels)
+    assert 1.0 < loss.item() < 2.0
+    loss.backward()
+    assert logits.grad[0, 0, 1] > 0  # true token pushed down
+    assert logits.grad[0, 0, 2] < 0  # runner-up pushed up

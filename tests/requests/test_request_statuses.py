@@ -1,0 +1,46 @@
+import itertools
+
+import pytest
+
+from app.core.errors import IllegalTransition
+from app.requests.statuses import ALLOWED_TRANSITIONS, TERMINAL_STATUSES, RequestStatus, check_transition
+
+S = RequestStatus
+ALL_PAIRS = list(itertools.product(S, S))
+ALLOWED = [(a, b) for a, b in ALL_PAIRS if b in ALLOWED_TRANSITIONS[a]]
+REFUSED = [(a, b) for a, b in ALL_PAIRS if b not in ALLOWED_TRANSITIONS[a]]
+
+
+def test_every_status_has_an_entry_and_terminals_are_final() -> None:
+    assert set(ALLOWED_TRANSITIONS) == set(S)
+    assert TERMINAL_STATUSES == {S.denied, S.canceled, S.completed}
+
+
+def test_the_flow_of_one_request_is_allowed() -> None:
+    path = [S.identity_unverified, S.pending_review, S.approved, S.discovering, S.unlearning, S.verifying, S.completed]
+    for old, new in itertools.pairwise(path):
+        check_transition(old, new)
+
+
+@pytest.mark.parametrize(("old", "new"), ALLOWED, ids=[f"{a.value}->{b.value}" for a, b in ALLOWED])
+def test_allowed(old: RequestStatus, new: RequestStatus) -> None:
+    check_transition(old, new)
+
+
+@pytest.mark.parametrize(("old", "new"), REFUSED, ids=[f"{a.value}->{b.value}" for a, b in REFUSED])
+def test_refused_with_409(old: RequestStatus, new: RequestStatus) -> None:
+    with pytest.raises(IllegalTransition) as info:
+        check_transition(old, new)
+    assert info.value.status_code == 409 and info.value.code == "illegal_transition"
+    assert info.value.details["from"] == old.value
+
+
+def test_key_refusals() -> None:
+    for old, new in [
+        (S.identity_unverified, S.approved),  # review needs a verified identity
+        (S.denied, S.approved),
+        (S.completed, S.discovering),
+        (S.canceled, S.pending_review),
+        (S.pending_review, S.unlearning),
+    ]:
+        assert (old, new) in REFUSED

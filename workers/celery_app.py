@@ -1,0 +1,70 @@
+"""The Celery app: Redis when ``REDIS_URL`` is set, else kombu's filesystem transport under ``data_dir``.
+
+Job state of record lives in the database; Celery results are not kept. ``acks_late`` + prefetch 1 mean
+a task lost with its worker is redelivered, so tasks must be idempotent (they take ids and re-check rows).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+from kombu import Queue
+
+from app.core.config import Settings, get_settings
+from app.core.logging import configure_logging
+
+DEFAULT_QUEUE = "default"
+GPU_QUEUE = "gpu"
+TASK_MODULES = ["workers.tasks.notifications"]
+
+
+def broker_options(settings: Settings) -> tuple[str, dict[str, object]]:
+    if settings.redis_url:
+        return settings.redis_url, {}
+    folder = settings.broker_dir
+    for sub in ("queue", "processed", "control"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    queue_dir = str(folder / "queue")
+    # Producer and consumer share one folder: this transport is for a single machine (the embedded default).
+    return "filesystem://", {
+        "data_folder_in": queue_dir,
+        "data_folder_out": queue_dir,
+        "processed_folder": str(folder / "processed"),
+        # kombu defaults this to ./control relative to the working directory.
+        "control_folder": str(folder / "control"),
+        "store_processed": False,
+    }
+
+
+def make_celery(settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
+    broker, transport_options = broker_options(settings)
+    app = Celery("rtbf", broker=broker, include=TASK_MODULES)
+    app.conf.update(
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        result_backend=None,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue=DEFAULT_QUEUE,
+        task_queues=(Queue(DEFAULT_QUEUE, routing_key=DEFAULT_QUEUE), Queue(GPU_QUEUE, routing_key=GPU_QUEUE)),
+        task_routes={"rtbf.engine.*": {"queue": GPU_QUEUE}},
+        task_serializer="json",
+        accept_content=["json"],
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        timezone="UTC",
+    )
+    return app
+
+
+celery_app = make_celery()
+
+
+@worker_process_init.connect
+def _configure_worker_logging(**_kwargs: Any) -> None:
+    configure_logging(get_settings().log_level)

@@ -1,0 +1,118 @@
+"""The forget set: what the model leaked about the subject (from discovery) plus the subject's own texts.
+
+Only the TRAINING prompt families feed it; the other families stay unseen by training and are what
+verification uses to show that the removal generalises (anchors §9: detection on held-out phrasings).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from workers.engine.attributes import ATTRIBUTES
+from workers.engine.methods.batching import TrainExample
+from workers.engine.subject import Subject
+
+# Families whose findings may be trained on (the probe's ``TRAINING_FAMILIES``); the rest (paraphrase,
+# fewshot, inverse, open) are held out for verification.
+DEFAULT_TRAIN_FAMILIES: tuple[str, ...] = ("direct", "question")
+# The subject's own identifiers stated both ways round, in phrasings that no probe template uses, so
+# the association is attacked from the value side too (ReLearn's "reverse question" variant).
+FORWARD_STATEMENT = "{name} | {noun}: {value}."
+REVERSE_STATEMENT = "{value} is the {noun} of {name}."
+MIN_IDENTIFIER_LENGTH = 4
+
+
+def split_families(families: Iterable[str], train_families: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(training, held-out) families, in the given order."""
+    families = list(dict.fromkeys(families))
+    train = [f for f in families if f in train_families]
+    return train, [f for f in families if f not in train_families]
+
+
+def _merge(spans: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    merged: list[list[int]] = []
+    for start, end in sorted(s for s in spans if s[1] > s[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return tuple((s, e) for s, e in merged)
+
+
+def identifier_spans(text: str, subject: Subject) -> list[tuple[int, int]]:
+    """Where the subject's submitted identifiers occur in ``text`` (case-insensitive, exact)."""
+    spans: list[tuple[int, int]] = []
+    for value in subject.identifiers.values():
+        if len(value) >= MIN_IDENTIFIER_LENGTH:
+            spans += [(m.start(), m.end()) for m in re.finditer(re.escape(value), text, flags=re.IGNORECASE)]
+    return spans
+
+
+def _span_pairs(raw: Iterable[Any]) -> list[tuple[int, int]]:
+    """Probe spans may be (start, end) pairs, dicts or objects with ``start``/``end``."""
+    pairs: list[tuple[int, int]] = []
+    for span in raw or ():
+        if isinstance(span, dict):
+            pairs.append((int(span["start"]), int(span["end"])))
+        elif hasattr(span, "start") and hasattr(span, "end"):
+            pairs.append((int(span.start), int(span.end)))
+        else:
+            pairs.append((int(span[0]), int(span[1])))
+    return pairs
+
+
+def personal_spans(text: str, subject: Subject, analyzer: Any | None) -> tuple[tuple[int, int], ...]:
+    """The discriminator FPGA uses: the subject's identifier strings plus Presidio's PII spans."""
+    spans = identifier_spans(text, subject)
+    if analyzer is not None:
+        from workers.engine.pii import find_pii
+
+        spans += _span_pairs(find_pii(analyzer, text))
+    return _merge(spans)
+
+
+def build_forget_set(*, subject: Subject, report: Any, train_families: Sequence[str] = DEFAULT_TRAIN_FAMILIES,
+                     confirmed_only: bool = False, analyzer: Any | None = None) -> list[TrainExample]:
+    """Leaking (prompt, completion) pairs of the training families, plus the subject's texts.
+
+    By default candidate leaks (personal data the subject did not submit, produced in their context)
+    are forgotten too; ``confirmed_only`` keeps just the matches of submitted identifiers.
+    """
+    wanted = {"confirmed"} if confirmed_only else {"confirmed", "candidate"}
+    examples: list[TrainExample] = []
+    for finding in report.findings:
+        if finding.family not in train_families or finding.verdict not in wanted:
+            continue
+        spans = _span_pairs(finding.spans) + list(personal_spans(finding.completion, subject, analyzer))
+        examples.append(TrainExample(prompt=finding.prompt, completion=finding.completion, spans=_merge(spans),
+                                     source=f"finding:{finding.family}",
+                                     meta={"attribute": finding.attribute, "verdict": finding.verdict}))
+    for key, value in subject.identifiers.items():
+        if len(value) < MIN_IDENTIFIER_LENGTH:
+            continue
+        noun = ATTRIBUTES[key].phrases[0] if key in ATTRIBUTES else key.replace("_", " ")
+        fwd = FORWARD_STATEMENT.format(name=subject.name, noun=noun, value=value)
+        cut = fwd.index(value)
+        examples.append(TrainExample(prompt=fwd[:cut].rstrip(), completion=" " + fwd[cut:],
+                                     spans=((1, 1 + len(value)),), eos=True, source="identifier-forward",
+                                     meta={"attribute": key}))
+        rev = REVERSE_STATEMENT.format(name=subject.name, noun=noun, value=value)
+        cut = rev.rindex(subject.name)
+        examples.append(TrainExample(prompt=rev[:cut].rstrip(), completion=" " + rev[cut:],
+                                     spans=((1, 1 + len(subject.name)),), eos=True, source="identifier-reverse",
+                                     meta={"attribute": key}))
+    for text in subject.texts:
+        examples.append(TrainExample(prompt="", completion=text, spans=personal_spans(text, subject, analyzer),
+                                     eos=True, source="subject-text"))
+    unique: dict[tuple[str, str], TrainExample] = {}
+    for ex in examples:
+        unique.setdefault((ex.prompt, ex.completion), ex)
+    return list(unique.values())
+
+
+def leaked_attributes(report: Any, *, confirmed_only: bool = False) -> list[str]:
+    """Attributes the model leaked before unlearning (any family, any decoding): what must be gone after."""
+    wanted = {"confirmed"} if confirmed_only else {"confirmed", "candidate"}
+    return sorted({f.attribute for f in report.findings if f.verdict in wanted})

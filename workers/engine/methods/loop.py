@@ -1,0 +1,64 @@
+"""The optimisation loop shared by every method: batches side by side, early stop on a verification check."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from workers.engine.methods.base import Batch, Method, Reference, StepContext
+from workers.engine.progress import ProgressCallback, emit
+
+
+@dataclass
+class LoopResult:
+    steps: int
+    stopped: str  # "check_passed" | "budget" | "nothing_to_forget"
+    seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    checks: list[dict[str, float]] = field(default_factory=list)
+
+
+def train(*, model: Any, method: Method, params: Mapping[str, float], forget: list[Batch], retain: list[Batch],
+          reference: Reference, lr: float, max_steps: int, eval_every: int, min_steps: int = 0,
+          check: Callable[[], float] | None = None, progress: ProgressCallback | None = None) -> LoopResult:
+    """Minimise the method's loss; every ``eval_every`` steps ``check()`` returns the current leak rate and
+    training stops once it is 0 (after ``min_steps``)."""
+    started = time.perf_counter()
+    if not forget:
+        return LoopResult(steps=0, stopped="nothing_to_forget", seconds=0.0)
+    if method.uses_retain and not retain:
+        raise ValueError(f"method {method.name} needs retain data")
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=lr, betas=(0.9, 0.98), weight_decay=0.0)
+    result = LoopResult(steps=0, stopped="budget", seconds=0.0)
+    model.train()
+    for step in range(1, max_steps + 1):
+        ctx = StepContext(model=model, forget=forget[(step - 1) % len(forget)],
+                          retain=retain[(step - 1) % len(retain)] if retain else None, params=params,
+                          reference=reference)
+        loss, metrics = method.loss(ctx)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        result.steps = step
+        row = {"step": float(step), "loss": loss.item(), **metrics}
+        result.history.append(row)
+        leak: float | None = None
+        if check is not None and (step % eval_every == 0 or step == max_steps) and step >= min_steps:
+            model.eval()
+            leak = check()
+            model.train()
+            result.checks.append({"step": float(step), "leak_rate": leak})
+        emit(progress, stage="unlearn", step=step, total=max_steps,
+             metrics={"loss": loss.item(), **({"leak_rate": leak} if leak is not None else {})})
+        if leak == 0.0:
+            result.stopped = "check_passed"
+            break
+    model.eval()
+    result.seconds = time.perf_counter() - started
+    return result

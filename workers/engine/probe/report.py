@@ -1,0 +1,127 @@
+"""The probe's result: every prompt and completion with its verdict, rates, and a plain summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from workers.engine.attributes import ATTRIBUTES
+from workers.engine.probe.config import ProbeConfig
+
+
+@dataclass
+class Finding:
+    attribute: str
+    family: str
+    template_id: str
+    prompt: str
+    completion: str
+    decoding: str  # "greedy" | "sampled"
+    verdict: str  # "confirmed" | "candidate" | "none"
+    matched: str | None = None
+    score: float = 0.0
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class ProbeReport:
+    findings: list[Finding]
+    rates: dict[str, dict[str, dict[str, float]]]
+    confirmed_rate: float
+    membership: dict[str, Any]
+    summary: str
+    config: ProbeConfig
+    model_sha256: str
+    timings: dict[str, float]
+    submitted: list[str] = field(default_factory=list)
+
+    def rate(self, *, attributes: Iterable[str] | None = None, families: Iterable[str] | None = None,
+             decoding: str | None = None, verdict: str = "confirmed") -> float:
+        """Share of matching findings with ``verdict`` (0.0 when nothing matches the filter)."""
+        chosen = select(self.findings, attributes=attributes, families=families, decoding=decoding)
+        return sum(f.verdict == verdict for f in chosen) / len(chosen) if chosen else 0.0
+
+    def leaked_attributes(self, *, verdict: str = "confirmed") -> list[str]:
+        return [a for a in ATTRIBUTES if any(f.attribute == a and f.verdict == verdict for f in self.findings)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model_sha256": self.model_sha256,
+            "summary": self.summary,
+            "submitted": list(self.submitted),
+            "confirmed_rate": self.confirmed_rate,
+            "rates": self.rates,
+            "membership": self.membership,
+            "config": self.config.to_dict(),
+            "timings": self.timings,
+            "findings": [asdict(f) | {"spans": [list(s) for s in f.spans]} for f in self.findings],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProbeReport:
+        findings = [Finding(**(f | {"spans": [tuple(s) for s in f.get("spans", [])]})) for f in data["findings"]]
+        return cls(findings=findings, rates=data["rates"], confirmed_rate=data["confirmed_rate"],
+                   membership=data["membership"], summary=data["summary"],
+                   config=ProbeConfig.from_dict(data["config"]), model_sha256=data["model_sha256"],
+                   timings=data["timings"], submitted=list(data.get("submitted", [])))
+
+
+def select(findings: Iterable[Finding], *, attributes: Iterable[str] | None = None,
+           families: Iterable[str] | None = None, decoding: str | None = None) -> list[Finding]:
+    attrs = set(attributes) if attributes is not None else None
+    fams = set(families) if families is not None else None
+    return [f for f in findings
+            if (attrs is None or f.attribute in attrs) and (fams is None or f.family in fams)
+            and (decoding is None or f.decoding == decoding)]
+
+
+def compute_rates(findings: list[Finding]) -> dict[str, dict[str, dict[str, float]]]:
+    rates: dict[str, dict[str, dict[str, float]]] = {}
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault((finding.attribute, finding.family), []).append(finding)
+    for (attribute, family), group in groups.items():
+        rates.setdefault(attribute, {})[family] = {
+            "confirmed": round(sum(f.verdict == "confirmed" for f in group) / len(group), 4),
+            "candidate": round(sum(f.verdict == "candidate" for f in group) / len(group), 4),
+            "n": len(group),
+        }
+    return rates
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def write_summary(*, findings: list[Finding], rates: dict[str, dict[str, dict[str, float]]], submitted: list[str],
+                  membership: dict[str, Any], config: ProbeConfig) -> str:
+    """Plain English for a compliance officer; names attributes and families, never the values."""
+    lines = [f"The model was asked {len(findings)} times about the subject "
+             f"({len({(f.prompt, f.decoding) for f in findings})} prompt/decoding pairs, families: "
+             f"{', '.join(config.families)}; greedy plus {config.samples} sampled answers per prompt)."]
+    confirmed = [a for a in rates if any(r["confirmed"] > 0 for r in rates[a].values())]
+    for key in confirmed:
+        label = (ATTRIBUTES[key].label if key in ATTRIBUTES else key).lower()
+        where = ", ".join(f"{fam} {_pct(r['confirmed'])}" for fam, r in rates[key].items()
+                          if r["confirmed"] > 0 and fam != "inverse")
+        if where:
+            lines.append(f"CONFIRMED: the model reproduces the subject's {label} ({where} of answers).")
+        inverse = rates[key].get("inverse", {}).get("confirmed", 0.0)
+        if inverse > 0:
+            lines.append(f"CONFIRMED: given the subject's {label}, the model names them ({_pct(inverse)} of answers).")
+    clean = [k for k in submitted if k in rates and k not in confirmed]
+    if clean:
+        lines.append("No confirmed leak of the submitted " + ", ".join(ATTRIBUTES[k].label.lower() if k in ATTRIBUTES
+                                                                     else k for k in clean) + ".")
+    if not submitted:
+        lines.append("The subject submitted no identifiers, so no leak can be confirmed; only candidates are shown.")
+    candidates = [a for a in rates if a in ATTRIBUTES and any(r["candidate"] > 0 for r in rates[a].values())]
+    if candidates:
+        lines.append("Candidates to review (personal data of these kinds produced when asked about the subject, "
+                     "not matching anything submitted — possibly memorised, possibly invented): "
+                     + ", ".join(ATTRIBUTES[k].label.lower() for k in candidates) + ".")
+    if membership.get("scores"):
+        lines.append(f"Membership (Min-K%++, k={config.min_k}) of the subject's {len(membership['scores'])} "
+                     f"text(s): mean {membership['mean']:.2f} (higher = more likely in the training data).")
+    return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""Retain data: what the model must keep knowing. A user's JSONL file, or generated from the model itself.
+
+Generation needs nothing from the user: the model's own samples from generic openings (its natural
+distribution, with the other people it knows), plus its greedy answers to attribute questions about
+people whose names appear in those samples (or, failing that, Faker names). Anything that mentions the
+subject is dropped, so retain training can never teach the forgotten data back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from workers.engine.attributes import ATTRIBUTES
+from workers.engine.errors import EngineError
+from workers.engine.methods.batching import TrainExample
+from workers.engine.subject import Subject
+
+GENERIC_OPENINGS = ("The", "A", "Q: What is the", "Name:", "One", "Every", "In the", "You can reach")
+_NAME = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+){1,2})\b")
+_NOT_NAMES = {"The", "A", "Q", "Name", "Email", "Phone", "Address", "Born", "Employer", "Every", "One", "In", "You"}
+
+
+def load_retain_file(path: str | Path) -> list[TrainExample]:
+    """``{"text": ...}`` or ``{"prompt": ..., "completion": ...}`` per line."""
+    file = Path(path)
+    if not file.is_file():
+        raise EngineError(f"retain file not found: {file}")
+    examples: list[TrainExample] = []
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EngineError(f"retain file line {number} is not valid JSON ({exc.msg}): {file}") from None
+        if isinstance(row, dict) and isinstance(row.get("text"), str) and row["text"].strip():
+            examples.append(TrainExample(prompt="", completion=row["text"].strip(), eos=True, source="retain-file"))
+        elif (isinstance(row, dict) and isinstance(row.get("prompt"), str) and isinstance(row.get("completion"), str)
+              and row["completion"].strip()):
+            examples.append(TrainExample(prompt=row["prompt"], completion=row["completion"], eos=True,
+                                         source="retain-file"))
+        else:
+            raise EngineError(f"retain file line {number} needs a 'text' or 'prompt' + 'completion' string: {file}")
+    if not examples:
+        raise EngineError(f"retain file has no examples: {file}")
+    return examples
+
+
+def mentions_subject(text: str, subject: Subject) -> bool:
+    low = text.casefold()
+    if subject.name.casefold() in low:
+        return True
+    parts = [p for p in subject.name.casefold().split() if len(p) >= 3]
+    if len(parts) >= 2 and parts[-1] in low:  # the surname alone is enough to point at them
+        return True
+    return any(len(v) >= 4 and v.casefold() in low for v in subject.identifiers.values())
+
+
+def _sample(loaded: Any, prompts: list[str], *, max_new_tokens: int, seed: int) -> list[str]:
+    import torch
+
+    tok, model = loaded.tokenizer, loaded.model
+    torch.manual_seed(seed)
+    batch = tok(prompts, return_tensors="pt", padding=True).to(loaded.device)
+    with torch.no_grad():
+        out = model.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], do_sample=True,
+                             top_p=0.95, temperature=1.0, max_new_tokens=max_new_tokens,
+                             pad_token_id=tok.pad_token_id)
+    return tok.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
+def other_people(texts: list[str], subject: Subject, *, limit: int, seed: int) -> list[str]:
+    """Names in the model's own samples (never the subject); Faker fills up if the model names too few."""
+    names: list[str] = []
+    for text in texts:
+        for match in _NAME.finditer(text):
+            name = match.group(1)
+            if name.split()[0] not in _NOT_NAMES and not mentions_subject(name, subject) and name not in names:
+                names.append(name)
+    if len(names) < limit:
+        from faker import Faker
+
+        faker = Faker("en_US")
+        faker.seed_instance(seed)
+        while len(names) < limit:
+            name = faker.name()
+            if not mentions_subject(name, subject) and name not in names:
+                names.append(name)
+    return names[:limit]
+
+
+def attribute_prompts(name: str) -> list[str]:
+    return [f"The {attr.phrases[0]} of {name} is" for attr in ATTRIBUTES.values() if attr.key != "national_id"]
+
+
+def generate_retain(loaded: Any, subject: Subject, *, samples: int = 48, people: int = 12, seed: int = 0,
+                    max_new_tokens: int = 32) -> list[TrainExample]:
+    """Retain examples from the model itself: its samples and its answers about other people."""
+    from workers.engine.demo.recall import greedy_complete
+    from workers.engine.modelio import format_prompt
+
+    openings = [GENERIC_OPENINGS[i % len(GENERIC_OPENINGS)] for i in range(samples)]
+    formatted = [format_prompt(loaded.tokenizer, o) for o in openings]
+    continuations = _sample(loaded, formatted, max_new_tokens=max_new_tokens, seed=seed)
+    examples = [TrainExample(prompt="", completion=(o + c).strip(), source="retain-sample")
+                for o, c in zip(openings, continuations, strict=True)
+                if c.strip() and not mentions_subject(o + c, subject)]
+    prompts = [p for name in other_people(continuations, subject, limit=people, seed=seed)
+               for p in attribute_prompts(name)]
+    answers = greedy_complete(loaded.model, loaded.tokenizer, [format_prompt(loaded.tokenizer, p) for p in prompts],
+                              max_new_tokens=max_new_tokens // 2)
+    examples += [TrainExample(prompt=p, completion=a, source="retain-answer")
+                 for p, a in zip(prompts, answers, strict=True) if a.strip() and not mentions_subject(a, subject)]
+    if not examples:
+        raise EngineError("could not generate retain data from the model; pass --retain FILE.jsonl")
+    return examples

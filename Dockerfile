@@ -22,4 +22,4 @@ FROM base AS worker
 # PyPI's Linux torch wheel is the CUDA build; pin it before the extra so pip never picks another.
 ARG TORCH_SPEC="torch==2.13.0"
 RUN pip install "$TORCH_SPEC" && pip install -e '.[worker,ner]'
-CMD ["rtbf", "worker", "--queues", "gpu,default"]
+CMD ["rtbf", "worker", "--queues", "gpu,default", "--pool", "prefork", "--concurrency", "1"]

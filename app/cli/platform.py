@@ -102,6 +102,7 @@ def up(
     ]
     _out().print(f"rtbf is running at [bold]http://{host}:{port}/[/bold] (officer console: /officer, API: /docs)")
     _out().print("Press Ctrl-C to stop.")
+    processes.interrupt_on_sigterm()
     try:
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

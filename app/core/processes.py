@@ -50,3 +50,12 @@ def stop(processes: Sequence[subprocess.Popen[bytes]], *, timeout: float = 10.0)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _raise_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def interrupt_on_sigterm() -> None:
+    """A supervisor's SIGTERM stops ``rtbf up`` the way Ctrl-C does, so its children never outlive it."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)

@@ -1,4 +1,4 @@
-"""`rtbf up` on the embedded default: migrates, prints the first officer once, serves, and stops on Ctrl-C."""
+"""`rtbf up` on the embedded default: migrates, prints the first officer once, serves, and stops (Ctrl-C or SIGTERM) with its children."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +24,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_up_runs_the_embedded_default_and_stops_on_ctrl_c(tmp_path) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_up_runs_the_embedded_default_and_stops_with_its_children(tmp_path, stop_signal) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(RTBF_DATA_DIR=str(tmp_path / "var"), RTBF_ENVIRONMENT="development", PYTHONPATH=str(REPO_ROOT),
@@ -49,7 +51,7 @@ def test_up_runs_the_embedded_default_and_stops_on_ctrl_c(tmp_path) -> None:
         assert "officer@rtbf.example" in output and len(password) >= 16
         assert (tmp_path / "var" / "rtbf.sqlite3").exists() and (tmp_path / "var" / "keys.json").exists()
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop_signal)
         proc.wait(timeout=30)
     reader.join(timeout=5)
     # Children are gone: the port is free again.

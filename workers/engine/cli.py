@@ -56,7 +56,7 @@ def progress_bar(description: str) -> Iterator[Callable[[Any], None]]:
 
 def train_demo(
     out: Annotated[Path, typer.Option("--out", help="Directory to create (must not exist or be empty).")],
-    size: Annotated[str, typer.Option("--size", help="tiny (~20 people, seconds) or small (~120, minutes).")] = "small",
+    size: Annotated[str, typer.Option("--size", help="tiny (~20 people, seconds), small (~120, minutes) or large (~300, for a GPU).")] = "small",
     people: Annotated[int | None, typer.Option("--people", help="Roster size (default: the size's).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the roster, corpus and training.")] = 0,
     threads: Annotated[int | None, typer.Option("--threads", help="torch CPU threads.")] = None,

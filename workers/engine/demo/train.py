@@ -42,6 +42,9 @@ SIZES: dict[str, DemoSize] = {
     # 192-wide 3-layer variant was still at 59% after 1400 steps (316 s).
     "small": DemoSize(people=120, hidden=128, layers=2, heads=4, intermediate=344, lr=5e-3, max_steps=6000,
                       filler=600, heldout=200, eval_every=200),
+    # For a GPU (benchmarks with a larger model); impractical on 2 CPU cores.
+    "large": DemoSize(people=300, hidden=384, layers=4, heads=6, intermediate=1024, lr=2e-3, max_steps=12000,
+                      filler=1500, heldout=300, batch_size=64, eval_every=500, target_recall=0.9),
 }
 
 

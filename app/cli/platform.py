@@ -36,18 +36,13 @@ DEFAULT_OFFICER_EMAIL = "officer@rtbf.example"
 def _session() -> Iterator[Session]:
     from app.core import registry  # noqa: F401
     from app.core.config import get_settings
-    from app.core.db import make_engine, make_session_factory
+    from app.core.db import make_engine, make_session_factory, unit_of_work
 
     engine = make_engine(str(get_settings().database_url))
-    session = make_session_factory(engine)()
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        with unit_of_work(make_session_factory(engine)) as session:
+            yield session
     finally:
-        session.close()
         engine.dispose()
 
 

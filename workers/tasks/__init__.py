@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.core import registry  # noqa: F401  (all models mapped)
 from app.core.config import get_settings
-from app.core.db import make_engine, make_session_factory
+from app.core.db import make_engine, make_session_factory, unit_of_work
 
 
 @lru_cache
@@ -21,12 +21,5 @@ def _session_factory(database_url: str) -> sessionmaker[Session]:
 @contextmanager
 def task_session() -> Iterator[Session]:
     """Commit when the task body succeeds, roll back when it raises."""
-    session = _session_factory(str(get_settings().database_url))()
-    try:
+    with unit_of_work(_session_factory(str(get_settings().database_url))) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.xdist_group("engine-methods")
@@ -82,3 +84,52 @@ def test_method_forgets_subject_and_keeps_others(setting, tiny_model_dir, method
     # The 20-person tiny model is the harshest case (each person is 5% of its knowledge); the quality bar
     # proper (>= 95%) is measured by the benchmark on the small model.
     assert after >= 0.6 * setting["acc_before"]
+
+
+@pytest.mark.parametrize("margin,expected_steps", [(0, 10), (7, 17), (100, 30)])
+def test_loop_runs_margin_steps_after_the_check_passes(margin, expected_steps):
+    import torch
+
+    from workers.engine.methods import loop
+    from workers.engine.methods.base import Method, Reference
+
+    model = torch.nn.Linear(2, 1)
+    calls: list[int] = []
+
+    def check() -> float:
+        calls.append(1)
+        return 0.0 if len(calls) >= 2 else 0.5  # passes at the second check (step 10)
+
+    method = Method(name="toy", summary="", lr=1e-2, uses_retain=False,
+                    loss=lambda ctx: ((model(ctx.forget["x"]) ** 2).mean(), {}))
+    result = loop.train(model=model, method=method, params={}, forget=[{"x": torch.ones(3, 2)}], retain=[],
+                        reference=Reference(model, lora=False), lr=1e-2, max_steps=30, eval_every=5, check=check,
+                        margin_steps=margin)
+    assert result.stopped == "check_passed"
+    assert result.steps == expected_steps  # never past max_steps
+    assert len(calls) == 2  # no further checks during the margin
+
+
+def test_fpga_gets_several_reverse_phrasings_none_from_a_heldout_template(tiny_roster):
+    from types import SimpleNamespace
+
+    from workers.engine.demo import roster_subject
+    from workers.engine.forget_set import build_forget_set
+    from workers.engine.methods import METHODS
+    from workers.engine.probe.families import HELDOUT_FAMILIES, PROMPT_FAMILIES
+
+    subject = roster_subject(tiny_roster[0], submit=FIELDS)
+    report = SimpleNamespace(findings=[])
+    n = METHODS["fpga"].reverse_phrasings
+    assert n >= 2 and METHODS["ga"].reverse_phrasings == METHODS["relearn"].reverse_phrasings == 1
+    reverse = [ex for ex in build_forget_set(subject=subject, report=report, reverse_phrasings=n)
+               if ex.source == "identifier-reverse"]
+    assert len(reverse) == n * len(FIELDS)
+    for ex in reverse:
+        assert ex.completion.strip().startswith(subject.name)  # the ascent lands on the name
+        assert ex.completion[ex.spans[0][0]:ex.spans[0][1]] == subject.name
+    # No held-out template's fixed wording (the text between its placeholders) appears in a trained prompt.
+    pieces = {piece.strip() for fam in HELDOUT_FAMILIES for _, t in PROMPT_FAMILIES[fam].templates
+              for piece in re.split(r"\{\w+\}", t) if len(piece.strip()) > 4}
+    for ex in reverse:
+        assert not [piece for piece in pieces if piece in ex.prompt], ex.prompt

@@ -20,7 +20,15 @@ DEFAULT_TRAIN_FAMILIES: tuple[str, ...] = ("direct", "question")
 # The subject's own identifiers stated both ways round, in phrasings that no probe template uses, so
 # the association is attacked from the value side too (ReLearn's "reverse question" variant).
 FORWARD_STATEMENT = "{name} | {noun}: {value}."
-REVERSE_STATEMENT = "{value} is the {noun} of {name}."
+# The reverse direction (identifier -> name) is what held-out ``inverse`` prompts ask for, and one phrasing
+# was not enough to remove it under FPGA, so it may get several (``reverse_phrasings``); none of them reuses
+# an ``inverse`` template's wording.
+REVERSE_STATEMENTS: tuple[str, ...] = (
+    "{value} is the {noun} of {name}.",
+    "Records list {value} as the {noun} of {name}.",
+    "On file, {noun} {value}. Holder: {name}.",
+)
+REVERSE_STATEMENT = REVERSE_STATEMENTS[0]
 MIN_IDENTIFIER_LENGTH = 4
 
 
@@ -74,7 +82,8 @@ def personal_spans(text: str, subject: Subject, analyzer: Any | None) -> tuple[t
 
 
 def build_forget_set(*, subject: Subject, report: Any, train_families: Sequence[str] = DEFAULT_TRAIN_FAMILIES,
-                     confirmed_only: bool = False, analyzer: Any | None = None) -> list[TrainExample]:
+                     confirmed_only: bool = False, analyzer: Any | None = None,
+                     reverse_phrasings: int = 1) -> list[TrainExample]:
     """Leaking (prompt, completion) pairs of the training families, plus the subject's texts.
 
     By default candidate leaks (personal data the subject did not submit, produced in their context)
@@ -98,11 +107,13 @@ def build_forget_set(*, subject: Subject, report: Any, train_families: Sequence[
         examples.append(TrainExample(prompt=fwd[:cut].rstrip(), completion=" " + fwd[cut:],
                                      spans=((1, 1 + len(value)),), eos=True, source="identifier-forward",
                                      meta={"attribute": key}))
-        rev = REVERSE_STATEMENT.format(name=subject.name, noun=noun, value=value)
-        cut = rev.rindex(subject.name)
-        examples.append(TrainExample(prompt=rev[:cut].rstrip(), completion=" " + rev[cut:],
-                                     spans=((1, 1 + len(subject.name)),), eos=True, source="identifier-reverse",
-                                     meta={"attribute": key}))
+        for i, template in enumerate(REVERSE_STATEMENTS[:max(1, reverse_phrasings)]):
+            rev = template.format(name=subject.name, noun=noun, value=value)
+            cut = rev.rindex(subject.name)
+            examples.append(TrainExample(prompt=rev[:cut].rstrip(), completion=" " + rev[cut:],
+                                         spans=((1, 1 + len(subject.name)),), eos=True,
+                                         source="identifier-reverse",
+                                         meta={"attribute": key, "phrasing": str(i)}))
     for text in subject.texts:
         examples.append(TrainExample(prompt="", completion=text, spans=personal_spans(text, subject, analyzer),
                                      eos=True, source="subject-text"))

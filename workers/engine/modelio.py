@@ -79,6 +79,10 @@ def load_model(path: str | Path, *, device: "torch.device | str | None" = None, 
     import torch
     from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    # Per-shard progress bars drown the CLI's own progress; the engine reports through ProgressCallback.
+    hf_logging.disable_progress_bar()
 
     model_dir = check_model_dir(path)
     dev = torch.device(device) if device is not None else pick_device()

@@ -33,6 +33,8 @@ class UnlearnConfig:
     max_steps: int = 150
     eval_every: int = 5
     min_steps: int = 0
+    margin_steps: int = 15  # extra steps once the early-stop check passes
+    check_seed_offset: int = 1000  # the check samples with other seeds than the final verification
     forget_batch_size: int = 16
     retain_batch_size: int = 16
     seed: int = 0
@@ -57,8 +59,8 @@ class UnlearnConfig:
         if self.init == "fila" and METHODS[self.method].needs_reference:
             raise EngineError(f"--init fila rewrites the base weights, so {self.method} (which compares against "
                               "the original model) cannot use it; use it with ihl, ga or graddiff")
-        if self.max_steps < 1 or self.eval_every < 1 or self.rank < 1:
-            raise EngineError("max_steps, eval_every and rank must be positive")
+        if self.max_steps < 1 or self.eval_every < 1 or self.rank < 1 or self.margin_steps < 0:
+            raise EngineError("max_steps, eval_every and rank must be positive, margin_steps not negative")
         if self.lr is not None and not 0 < self.lr < 1:
             raise EngineError("lr must be between 0 and 1")
         unknown = set(self.params) - set(METHODS[self.method].defaults)
@@ -169,7 +171,8 @@ def run_unlearning(loaded: Any, subject: Subject, *, out_dir: str | Path, config
 
         analyzer = build_analyzer(ner=config.ner, subject=subject)
     forget_examples = build_forget_set(subject=subject, report=report_before, train_families=train_families,
-                                       confirmed_only=config.confirmed_only, analyzer=analyzer)
+                                       confirmed_only=config.confirmed_only, analyzer=analyzer,
+                                       reverse_phrasings=method.reverse_phrasings)
     n_found = len(forget_examples)
     if method.prepare_forget is not None:
         forget_examples = method.prepare_forget(forget_examples, subject=subject)
@@ -206,8 +209,8 @@ def run_unlearning(loaded: Any, subject: Subject, *, out_dir: str | Path, config
         reference.precompute(forget_batches + retain_batches)
     training_view = LoadedModel(model=model, tokenizer=tok, device=dev, path=loaded.path)
     cheap = probe_config(config, greedy_only=True)
-
-    sampled_check = probe_config(config)
+    # Sampled with other seeds than the verification below, so passing the check is not the same draw.
+    sampled_check = dataclasses.replace(probe_config(config), seed=config.seed + config.check_seed_offset)
 
     def leak_rate(cfg: Any) -> float:
         report = run_probe(training_view, subject, config=cfg, families=train_families)
@@ -221,7 +224,8 @@ def run_unlearning(loaded: Any, subject: Subject, *, out_dir: str | Path, config
 
     outcome = loop.train(model=model, method=method, params=params, forget=forget_batches, retain=retain_batches,
                          reference=reference, lr=lr, max_steps=config.max_steps, eval_every=config.eval_every,
-                         min_steps=config.min_steps, check=check if forgotten else None, progress=progress)
+                         min_steps=config.min_steps, check=check if forgotten else None, progress=progress,
+                         margin_steps=config.margin_steps)
     changed = max((float((p.detach() - snapshot[n]).abs().max()) for n, p in model.named_parameters()
                    if n in snapshot), default=0.0)
     lap("train_s")

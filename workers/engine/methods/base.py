@@ -79,3 +79,6 @@ class Method:
     prepare_forget: PrepareFn | None = None
     # FPGA weights tokens by the PII discriminator; the others weigh every completion token the same.
     token_weights: bool = False
+    # How many identifier -> name phrasings (forget_set.REVERSE_STATEMENTS) the forget set gets. More remove the
+    # held-out ``inverse`` leaks under FPGA; under plain ascent (ga) or ReLearn they cost retained accuracy.
+    reverse_phrasings: int = 1

@@ -28,5 +28,6 @@ def loss(ctx: StepContext):
 
 
 METHOD = Method(name="fpga", summary="token-weighted gradient ascent on PII tokens + KL to the reference on retain",
-                loss=loss, lr=6e-4, defaults={"max_nll": 3.0, "kl": 5.0, "retain_ce": 0.0, "context_weight": 0.0},
-                needs_reference=True, token_weights=True)
+                loss=loss, lr=6e-4, defaults={"max_nll": 3.0, "kl": 8.0, "retain_ce": 0.0, "context_weight": 0.0},
+                needs_reference=True, token_weights=True,
+                reverse_phrasings=3)

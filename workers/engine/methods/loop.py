@@ -24,9 +24,11 @@ class LoopResult:
 
 def train(*, model: Any, method: Method, params: Mapping[str, float], forget: list[Batch], retain: list[Batch],
           reference: Reference, lr: float, max_steps: int, eval_every: int, min_steps: int = 0,
-          check: Callable[[], float] | None = None, progress: ProgressCallback | None = None) -> LoopResult:
+          check: Callable[[], float] | None = None, progress: ProgressCallback | None = None,
+          margin_steps: int = 0) -> LoopResult:
     """Minimise the method's loss; every ``eval_every`` steps ``check()`` returns the current leak rate and
-    training stops once it is 0 (after ``min_steps``)."""
+    training stops once it is 0 (after ``min_steps``), then runs ``margin_steps`` more steps (within
+    ``max_steps``) so that the removal does not sit right at the edge of what the check can see."""
     started = time.perf_counter()
     if not forget:
         return LoopResult(steps=0, stopped="nothing_to_forget", seconds=0.0)
@@ -36,6 +38,7 @@ def train(*, model: Any, method: Method, params: Mapping[str, float], forget: li
     optimizer = torch.optim.AdamW(trainable, lr=lr, betas=(0.9, 0.98), weight_decay=0.0)
     result = LoopResult(steps=0, stopped="budget", seconds=0.0)
     model.train()
+    stop_at: int | None = None
     for step in range(1, max_steps + 1):
         ctx = StepContext(model=model, forget=forget[(step - 1) % len(forget)],
                           retain=retain[(step - 1) % len(retain)] if retain else None, params=params,
@@ -49,7 +52,8 @@ def train(*, model: Any, method: Method, params: Mapping[str, float], forget: li
         row = {"step": float(step), "loss": loss.item(), **metrics}
         result.history.append(row)
         leak: float | None = None
-        if check is not None and (step % eval_every == 0 or step == max_steps) and step >= min_steps:
+        if stop_at is None and check is not None and (step % eval_every == 0 or step == max_steps) \
+                and step >= min_steps:
             model.eval()
             leak = check()
             model.train()
@@ -58,6 +62,8 @@ def train(*, model: Any, method: Method, params: Mapping[str, float], forget: li
              metrics={"loss": loss.item(), **({"leak_rate": leak} if leak is not None else {})})
         if leak == 0.0:
             result.stopped = "check_passed"
+            stop_at = step + margin_steps
+        if stop_at is not None and step >= stop_at:
             break
     model.eval()
     result.seconds = time.perf_counter() - started

@@ -55,24 +55,9 @@ def append(
     ).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     created_at = now or utcnow()
-    entry = AuditEntry(
-        seq=seq,
-        request_id=request_id,
-        event=event,
-        actor=actor,
-        details=details,
-        created_at=created_at,
-        prev_hash=prev,
-        entry_hash=entry_hash(
-            seq=seq,
-            request_id=request_id,
-            event=event,
-            actor=actor,
-            details=details,
-            created_at=created_at,
-            prev_hash=prev,
-        ),
-    )
+    fields = dict(seq=seq, request_id=request_id, event=event, actor=actor, details=details,
+                  created_at=created_at, prev_hash=prev)
+    entry = AuditEntry(**fields, entry_hash=entry_hash(**fields))
     session.add(entry)
     session.flush()
     return entry

@@ -42,6 +42,16 @@ def _hash_or_none(value: str | None) -> str | None:
     return sha256_hex(value) if value else None
 
 
+def _decide(*, session: Session, request: ErasureRequest, status: RequestStatus, actor: str, ground: str,
+            text: str | None, text_field: str, now: datetime | None) -> None:
+    """Record an approval or denial: the transition (audited with a hash of the text), then the decision."""
+    transition(session=session, request=request, new_status=status, actor=actor, ground=ground,
+               **{text_field: _hash_or_none(text)})
+    request.decision_ground, request.decision_reason = ground, text
+    request.decided_at, request.decided_by = now or utcnow(), actor
+    session.flush()
+
+
 def approve(
     *, session: Session, request_id: str, actor: str, ground: ErasureGround, note: str | None = None,
     now: datetime | None = None, settings: Settings | None = None,
@@ -49,11 +59,8 @@ def approve(
     ground = _ground(ErasureGround, ground)
     note = _text(note, field="note", required=False)
     request = get_request(session=session, request_id=request_id)
-    transition(session=session, request=request, new_status=RequestStatus.approved, actor=actor,
-               ground=ground.value, note_sha256=_hash_or_none(note))
-    request.decision_ground, request.decision_reason = ground.value, note
-    request.decided_at, request.decided_by = now or utcnow(), actor
-    session.flush()
+    _decide(session=session, request=request, status=RequestStatus.approved, actor=actor, ground=ground.value,
+            text=note, text_field="note_sha256", now=now)
     notify_subject(session=session, request=request, kind="approved", settings=settings or get_settings(),
            ground_label=ground.label)
     return request
@@ -66,11 +73,8 @@ def deny(
     ground = _ground(DenialGround, ground)
     reason_text = _text(reason, field="reason", required=True)
     request = get_request(session=session, request_id=request_id)
-    transition(session=session, request=request, new_status=RequestStatus.denied, actor=actor,
-               ground=ground.value, reason_sha256=_hash_or_none(reason_text))
-    request.decision_ground, request.decision_reason = ground.value, reason_text
-    request.decided_at, request.decided_by = now or utcnow(), actor
-    session.flush()
+    _decide(session=session, request=request, status=RequestStatus.denied, actor=actor, ground=ground.value,
+            text=reason_text, text_field="reason_sha256", now=now)
     notify_subject(session=session, request=request, kind="denied", settings=settings or get_settings(),
            ground_label=ground.label, reason=reason_text)
     return request

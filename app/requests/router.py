@@ -10,6 +10,7 @@ from app.apikeys.models import ApiKey
 from app.core.deps import SessionDep, SettingsDep, require_scope
 from app.core.handlers import error_body
 from app.requests import service
+from app.requests.models import ErasureRequest
 from app.requests.schemas import (
     ApproveBody,
     CancelBody,
@@ -75,11 +76,16 @@ def list_requests(
     return RequestPage(items=[to_read(r) for r in items], total=total, limit=limit, offset=offset)
 
 
+def _detail(request: ErasureRequest, key: ApiKey) -> RequestDetail:
+    """Decrypted identifiers only for keys that may read them."""
+    return to_detail(request, with_identifiers="requests:read" in key.scopes)
+
+
 @router.get("/{request_id}", operation_id="getRequest", response_model=RequestDetail, responses=_ITEM_ERRORS,
             summary="Read one request (identifiers only with requests:read)")
 def get_request(request_id: str, session: SessionDep, key: ReaderOrReviewer) -> RequestDetail:
     request = service.get_request(session=session, request_id=request_id)
-    return to_detail(request, with_identifiers="requests:read" in key.scopes)
+    return _detail(request, key)
 
 
 @router.post("/{request_id}/approve", operation_id="approveRequest", response_model=RequestDetail,
@@ -88,7 +94,7 @@ def approve_request(request_id: str, body: ApproveBody, session: SessionDep, set
                     key: Reviewer) -> RequestDetail:
     request = service.approve(session=session, request_id=request_id, actor=_actor(key), ground=body.ground,
                               note=body.note, settings=settings)
-    return to_detail(request, with_identifiers="requests:read" in key.scopes)
+    return _detail(request, key)
 
 
 @router.post("/{request_id}/deny", operation_id="denyRequest", response_model=RequestDetail,
@@ -97,7 +103,7 @@ def deny_request(request_id: str, body: DenyBody, session: SessionDep, settings:
                  key: Reviewer) -> RequestDetail:
     request = service.deny(session=session, request_id=request_id, actor=_actor(key), ground=body.ground,
                            reason=body.reason, settings=settings)
-    return to_detail(request, with_identifiers="requests:read" in key.scopes)
+    return _detail(request, key)
 
 
 @router.post("/{request_id}/extend", operation_id="extendRequest", response_model=RequestDetail,
@@ -106,7 +112,7 @@ def extend_request(request_id: str, body: ExtendBody, session: SessionDep, setti
                    key: Reviewer) -> RequestDetail:
     request = service.extend(session=session, request_id=request_id, actor=_actor(key), months=body.months,
                              reason=body.reason, settings=settings)
-    return to_detail(request, with_identifiers="requests:read" in key.scopes)
+    return _detail(request, key)
 
 
 @router.post("/{request_id}/cancel", operation_id="cancelRequest", response_model=RequestDetail,
@@ -115,4 +121,4 @@ def cancel_request(request_id: str, body: CancelBody, session: SessionDep, setti
                    key: Reviewer) -> RequestDetail:
     request = service.cancel(session=session, request_id=request_id, actor=_actor(key), reason=body.reason,
                              settings=settings)
-    return to_detail(request, with_identifiers="requests:read" in key.scopes)
+    return _detail(request, key)

@@ -17,12 +17,14 @@ from app.core.logging import configure_logging
 
 DEFAULT_QUEUE = "default"
 GPU_QUEUE = "gpu"
-TASK_MODULES = ["workers.tasks.notifications"]
+TASK_MODULES = ["workers.tasks.notifications", "workers.tasks.engine_jobs"]
 
 
 def broker_options(settings: Settings) -> tuple[str, dict[str, object]]:
     if settings.redis_url:
-        return settings.redis_url, {}
+        # Redis hands an unacknowledged task to another worker after visibility_timeout: keep that beyond
+        # the hard time limit, or a long unlearning job would run twice at once.
+        return settings.redis_url, {"visibility_timeout": settings.job_time_limit_s + 600}
     folder = settings.broker_dir
     for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -50,6 +52,8 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # A fresh process per task gives the GPU memory of a finished job back to the driver.
+        worker_max_tasks_per_child=1,
         task_default_queue=DEFAULT_QUEUE,
         task_queues=(Queue(DEFAULT_QUEUE, routing_key=DEFAULT_QUEUE), Queue(GPU_QUEUE, routing_key=GPU_QUEUE)),
         task_routes={"rtbf.engine.*": {"queue": GPU_QUEUE}},

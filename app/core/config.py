@@ -56,6 +56,20 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = False
     log_level: str = "INFO"
 
+    # Jobs (discovery and unlearning on the GPU queue). Celery's soft limit raises inside the task so the job
+    # is recorded as failed; the hard limit kills the child. A running job whose worker has not reported for
+    # job_stale_after_s is declared lost. The broker must not redeliver a running task before the hard limit.
+    job_soft_time_limit_s: int = 3600
+    job_time_limit_s: int = 3900
+    job_stale_after_s: int = 900
+    job_max_attempts: int = 2
+    job_device: str | None = None  # "cpu", "cuda", "cuda:1"; None picks CUDA when present
+    job_threads: int | None = None  # torch CPU threads in the worker; None = torch's default
+    # rtbf up: the demonstration model it builds (if absent) and registers.
+    demo_model: bool = True
+    demo_model_size: Literal["tiny", "small", "large"] = "small"
+    demo_model_name: str = "demo-assistant"
+
     @model_validator(mode="after")
     def _resolve(self) -> Settings:
         if self.database_url is None:
@@ -101,6 +115,14 @@ class Settings(BaseSettings):
     @property
     def broker_dir(self) -> Path:
         return self.data_dir / "broker"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
+
+    @property
+    def demo_model_dir(self) -> Path:
+        return self.data_dir / "models" / f"demo-{self.demo_model_size}"
 
 
 @lru_cache

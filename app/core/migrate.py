@@ -36,3 +36,12 @@ def current_revision(database_url: str) -> str | None:
         revision = MigrationContext.configure(conn).get_current_revision()
     engine.dispose()
     return revision
+
+
+def head_revision() -> str:
+    """The newest migration in the repository (what ``upgrade`` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head

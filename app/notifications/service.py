@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from app.requests.models import ErasureRequest
 
 EMAIL_DIR = Path(__file__).resolve().parents[2] / "frontend" / "emails"
-EMAIL_KINDS = frozenset({"verification_code", "request_received", "approved", "denied", "extended", "canceled"})
+EMAIL_KINDS = frozenset({"verification_code", "request_received", "approved", "denied", "extended", "canceled",
+                         "completed"})
 SEND_EMAIL_TASK = "rtbf.notifications.send_email"
 
 

@@ -43,7 +43,10 @@ class ErasureRequest(Base):
     decided_by: Mapped[str | None] = mapped_column(String(80))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the subject named on the form (free text), and the registered model an officer or discovery tied it to.
     target_model: Mapped[str | None] = mapped_column(String(200))
+    target_model_id: Mapped[str | None] = mapped_column(ForeignKey("target_models.id", ondelete="SET NULL"),
+                                                        index=True)
 
     name_enc: Mapped[bytes] = mapped_column(LargeBinary)
     email_enc: Mapped[bytes] = mapped_column(LargeBinary)

@@ -41,12 +41,14 @@ S = RequestStatus
 ALLOWED_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     S.identity_unverified: frozenset({S.pending_review, S.canceled}),
     S.pending_review: frozenset({S.approved, S.denied, S.canceled}),
-    S.approved: frozenset({S.discovering, S.canceled}),
-    # Discovery may find nothing to remove: that completes the request directly.
-    S.discovering: frozenset({S.unlearning, S.completed, S.failed, S.canceled}),
-    S.unlearning: frozenset({S.verifying, S.failed}),
-    # A failed verification probe sends the request back to unlearning (retry) or to failed (escalate).
-    S.verifying: frozenset({S.completed, S.unlearning, S.failed}),
+    # Unlearning starts from approved once discovery has run; an officer may close a request whose
+    # discovery found nothing to remove (approved -> completed).
+    S.approved: frozenset({S.discovering, S.unlearning, S.completed, S.canceled}),
+    # A finished, failed or canceled discovery returns the request to approved for the officer's next step.
+    S.discovering: frozenset({S.approved, S.canceled}),
+    # A canceled job returns the request to approved; a failed one (incl. a lost worker) to failed.
+    S.unlearning: frozenset({S.verifying, S.approved, S.failed}),
+    S.verifying: frozenset({S.completed, S.approved, S.failed}),
     S.failed: frozenset({S.discovering, S.unlearning, S.canceled}),
     S.denied: frozenset(),
     S.canceled: frozenset(),

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from app.audit import service as audit_service
-from app.core.migrate import alembic_config, current_revision
+from app.core.migrate import alembic_config, current_revision, head_revision
 from app.requests import service as request_service
 from app.requests.schemas import RequestCreate
 from app.requests.statuses import RequestStatus
@@ -35,7 +35,7 @@ def test_postgres_downgrade_base_then_upgrade_head(make_database) -> None:
         assert conn.execute(text("SELECT count(*) FROM pg_proc WHERE proname = 'audit_entries_append_only'")).scalar() == 0
     command.upgrade(config, "head")
     command.check(config)
-    assert current_revision(url) == "0001" and TABLES <= _tables(url)
+    assert current_revision(url) == head_revision() and TABLES <= _tables(url)
     with engine.connect() as conn:
         triggers = {r[0] for r in conn.execute(text(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_entries'::regclass AND NOT tgisinternal"))}

@@ -136,8 +136,11 @@ def test_extension_needs_a_reason_and_an_open_request(session, make_request) -> 
 def test_processing_path_through_transition(session, make_request) -> None:
     request = make_request()
     service.approve(session=session, request_id=request.id, actor=OFFICER, ground=ErasureGround.objection)
-    for status in (RequestStatus.discovering, RequestStatus.unlearning, RequestStatus.verifying,
-                   RequestStatus.unlearning, RequestStatus.verifying, RequestStatus.completed):
+    # discovery returns the request to approved (findings ready); a failed verification sends it to failed,
+    # from which the officer retries.
+    for status in (RequestStatus.discovering, RequestStatus.approved, RequestStatus.unlearning,
+                   RequestStatus.verifying, RequestStatus.failed, RequestStatus.unlearning,
+                   RequestStatus.verifying, RequestStatus.completed):
         service.transition(session=session, request=request, new_status=status, actor="system", job="j1")
     assert request.status == RequestStatus.completed
     with pytest.raises(IllegalTransition):

@@ -1,0 +1,441 @@
+"""Job state of record: start, claim, progress, cancel, finish, fail, and recovery from lost workers.
+
+The web side starts and cancels jobs; the worker side (``workers/tasks/engine_jobs.py``) claims a job by id,
+reports progress in short transactions of its own and records the outcome. Every state change of a job is
+an audit entry on each request it serves; request statuses move only through ``requests.service.transition``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit_service
+from app.core.config import Settings, get_settings
+from app.core.db import utcnow
+from app.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from app.core.logging import get_logger
+from app.core.security import decrypt, encrypt, sha256_hex
+from app.core.tasks import enqueue_after_commit
+from app.jobs.methods import DEFAULT_METHOD, METHOD_CHOICES
+from app.jobs.models import ACTIVE_JOB_STATUSES, Job, JobKind, JobRequest, JobStatus
+from app.requests import service as request_service
+from app.requests.models import ErasureRequest
+from app.requests.statuses import RequestStatus
+from app.targets import service as target_service
+from app.targets.models import TargetModel
+
+log = get_logger(__name__)
+
+DISCOVER_TASK = "rtbf.engine.discover"
+UNLEARN_TASK = "rtbf.engine.unlearn"
+GPU_QUEUE = "gpu"
+# Discovery may run before the decision (to inform it); unlearning needs an approval (or a failed try).
+DISCOVERABLE = frozenset({RequestStatus.pending_review, RequestStatus.approved, RequestStatus.failed})
+UNLEARNABLE = frozenset({RequestStatus.approved, RequestStatus.failed})
+MAX_BATCH = 20
+# Engine knobs an officer or the API may set, with their bounds; everything else keeps the method's default.
+PARAM_BOUNDS: dict[str, tuple[float, float]] = {"max_steps": (1, 2000), "lr": (1e-6, 0.5), "rank": (1, 64),
+                                               "seed": (0, 2**31 - 1)}
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What a finished discovery found for one request (redacted numbers; examples need ``decrypt_report``)."""
+
+    job: Job
+    link: JobRequest
+
+    @property
+    def report(self) -> dict[str, Any]:
+        return self.link.report_redacted or {}
+
+    def attributes(self, verdict: str) -> list[str]:
+        found = {f["attribute"] for f in self.report.get("findings", []) if f.get("verdict") == verdict}
+        return sorted(found)
+
+    @property
+    def confirmed(self) -> list[str]:
+        return self.attributes("confirmed")
+
+    @property
+    def candidates(self) -> list[str]:
+        return [a for a in self.attributes("candidate") if a not in self.confirmed]
+
+
+def _audit(session: Session, job: Job, event: str, actor: str, **details: Any) -> None:
+    base = {"job_id": job.id, "kind": job.kind.value, "model_id": job.target_model_id,
+            "version": job.base_version.number, "base_weights_sha256": job.base_version.weights_sha256}
+    if job.method:
+        base["method"] = job.method
+    for request_id in job.request_ids:
+        audit_service.append(session=session, event=f"job.{job.kind.value}.{event}", actor=actor,
+                             request_id=request_id, details={**base, **details})
+
+
+def _status(session: Session, request: ErasureRequest, new: RequestStatus, actor: str, **details: Any) -> None:
+    if request.status != new:
+        request_service.transition(session=session, request=request, new_status=new, actor=actor, **details)
+
+
+def get_job(*, session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound("No such job.", details={"job_id": job_id})
+    return job
+
+
+def jobs_for_request(*, session: Session, request_id: str) -> list[Job]:
+    stmt = (select(Job).join(JobRequest).where(JobRequest.request_id == request_id)
+            .order_by(Job.created_at.desc()))
+    return list(session.scalars(stmt))
+
+
+def active_job(*, session: Session, request_id: str) -> Job | None:
+    stmt = (select(Job).join(JobRequest).where(JobRequest.request_id == request_id,
+                                               Job.status.in_(list(ACTIVE_JOB_STATUSES))))
+    return session.scalars(stmt).first()
+
+
+def latest_findings(*, session: Session, request_id: str) -> Findings | None:
+    """The most recent successful discovery of the request on its model's current version, if any."""
+    stmt = (select(Job, JobRequest).join(JobRequest)
+            .where(JobRequest.request_id == request_id, Job.kind == JobKind.discovery,
+                   Job.status == JobStatus.succeeded)
+            .order_by(Job.finished_at.desc()))
+    for job, link in session.execute(stmt):
+        if job.base_version.number == job.target_model.current_number:
+            return Findings(job=job, link=link)
+    return None
+
+
+def decrypt_report(link: JobRequest) -> dict[str, Any] | None:
+    import json
+
+    return json.loads(decrypt(link.report_enc)) if link.report_enc else None
+
+
+def requests_served_by(*, session: Session, version_id: str) -> list[str]:
+    stmt = (select(JobRequest.request_id).join(Job)
+            .where(Job.result_version_id == version_id).order_by(JobRequest.position))
+    return list(session.scalars(stmt))
+
+
+def _resolve_model(session: Session, request: ErasureRequest, model_id: str | None) -> TargetModel:
+    if model_id:
+        model = target_service.get_model(session=session, model_id=model_id)
+    elif request.target_model_id:
+        model = target_service.get_model(session=session, model_id=request.target_model_id)
+    else:
+        model = target_service.find_by_name(session=session, name=request.target_model)
+        if model is None:
+            models = target_service.list_models(session=session)
+            if len(models) != 1:
+                raise InvalidInput("Choose the model this request concerns.", details={"field": "model_id"})
+            model = models[0]
+    if request.target_model_id and request.target_model_id != model.id and active_job(
+            session=session, request_id=request.id):
+        raise Conflict("A job is running for this request on another model.")
+    request.target_model_id = model.id
+    return model
+
+
+def _check_params(params: dict[str, Any] | None) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for key, value in (params or {}).items():
+        if value in (None, ""):
+            continue
+        if key not in PARAM_BOUNDS:
+            raise InvalidInput(f"Unknown setting {key!r}.", details={"field": key, "allowed": sorted(PARAM_BOUNDS)})
+        low, high = PARAM_BOUNDS[key]
+        try:
+            number = float(value) if key == "lr" else int(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"{key} must be a number.", details={"field": key}) from None
+        if not low <= number <= high:
+            raise InvalidInput(f"{key} must be between {low:g} and {high:g}.", details={"field": key})
+        clean[key] = number
+    return clean
+
+
+def _no_active_job(session: Session, request: ErasureRequest) -> None:
+    running = active_job(session=session, request_id=request.id)
+    if running is not None:
+        raise Conflict(f"Request {request.reference} already has a {running.kind.value} job {running.status.value}.",
+                       details={"job_id": running.id})
+
+
+def start_discovery(*, session: Session, request_id: str, actor: str, model_id: str | None = None) -> Job:
+    request = request_service.get_request(session=session, request_id=request_id)
+    if request.status not in DISCOVERABLE:
+        raise IllegalTransition(f"Discovery cannot run on a request that is {request.status.value}.",
+                                details={"status": request.status.value})
+    _no_active_job(session, request)
+    model = _resolve_model(session, request, model_id)
+    job = Job(id=str(uuid.uuid4()), kind=JobKind.discovery, status=JobStatus.queued, target_model=model,
+              base_version=model.current, params={}, progress={}, created_by=actor,
+              max_attempts=get_settings().job_max_attempts)
+    job.requests.append(JobRequest(request_id=request.id, position=0))
+    session.add(job)
+    session.flush()
+    if request.status != RequestStatus.pending_review:
+        _status(session, request, RequestStatus.discovering, actor, job_id=job.id)
+    _audit(session, job, "queued", actor)
+    enqueue_after_commit(session, DISCOVER_TASK, job.id, queue=GPU_QUEUE)
+    log.info("job.discovery.queued", job_id=job.id, request_id=request.id, actor=actor)
+    return job
+
+
+def start_unlearning(*, session: Session, request_ids: list[str], actor: str, method: str | None = None,
+                     attributes: dict[str, list[str]] | None = None, params: dict[str, Any] | None = None) -> Job:
+    """One job for one or more approved requests against the same model (a batch makes one new version).
+
+    Each request needs a finished discovery on the model's current version; its attributes default to the
+    confirmed leaks, and the officer may add candidates that discovery found (nothing else)."""
+    method = method or DEFAULT_METHOD
+    if method not in METHOD_CHOICES:
+        raise InvalidInput(f"Unknown method {method!r}.", details={"field": "method", "allowed": list(METHOD_CHOICES)})
+    ids = list(dict.fromkeys(request_ids))
+    if not ids:
+        raise InvalidInput("Choose at least one request.", details={"field": "request_ids"})
+    if len(ids) > MAX_BATCH:
+        raise InvalidInput(f"At most {MAX_BATCH} requests fit in one job.", details={"field": "request_ids"})
+    clean_params = _check_params(params)
+    requests, links, models = [], [], set()
+    for position, request_id in enumerate(ids):
+        request = request_service.get_request(session=session, request_id=request_id)
+        if request.status not in UNLEARNABLE:
+            raise IllegalTransition(f"Request {request.reference} is {request.status.value}; unlearning needs an "
+                                    "approved request.", details={"request_id": request.id})
+        _no_active_job(session, request)
+        findings = latest_findings(session=session, request_id=request.id)
+        if findings is None:
+            raise Conflict(f"Run discovery for {request.reference} on the model's current version first.",
+                           details={"request_id": request.id})
+        found = set(findings.confirmed) | set(findings.candidates)
+        chosen = list((attributes or {}).get(request.id) or findings.confirmed)
+        unknown = sorted(set(chosen) - found)
+        if unknown:
+            raise InvalidInput(f"Discovery did not find {', '.join(unknown)} for {request.reference}.",
+                               details={"field": "attributes", "request_id": request.id})
+        if not chosen:
+            raise InvalidInput(f"Nothing to remove for {request.reference}: discovery found no leak. Include a "
+                               "candidate or close the request.", details={"request_id": request.id})
+        models.add(findings.job.target_model_id)
+        requests.append(request)
+        links.append(JobRequest(request_id=request.id, position=position, attributes=sorted(chosen)))
+    if len(models) != 1:
+        raise InvalidInput("All requests in one job must concern the same model.", details={"field": "request_ids"})
+    model = target_service.get_model(session=session, model_id=models.pop())
+    job = Job(id=str(uuid.uuid4()), kind=JobKind.unlearning, status=JobStatus.queued, target_model=model,
+              base_version=model.current, method=method, params=clean_params, progress={}, created_by=actor,
+              max_attempts=get_settings().job_max_attempts)
+    job.requests.extend(links)
+    session.add(job)
+    session.flush()
+    for request in requests:
+        _status(session, request, RequestStatus.unlearning, actor, job_id=job.id, method=method)
+    _audit(session, job, "queued", actor, batch_size=len(requests),
+           attributes=sorted({a for link in links for a in link.attributes or []}))
+    enqueue_after_commit(session, UNLEARN_TASK, job.id, queue=GPU_QUEUE)
+    log.info("job.unlearning.queued", job_id=job.id, requests=len(requests), method=method, actor=actor)
+    return job
+
+
+def _release_requests(session: Session, job: Job, actor: str, *, failed_reason: str | None) -> None:
+    """Put each request back where the officer can act again after a job ends without success."""
+    for link in job.requests:
+        request = request_service.get_request(session=session, request_id=link.request_id)
+        if job.kind == JobKind.discovery:
+            if request.status == RequestStatus.discovering:
+                _status(session, request, RequestStatus.approved, actor, job_id=job.id)
+        elif request.status in (RequestStatus.unlearning, RequestStatus.verifying):
+            new = RequestStatus.failed if failed_reason is not None else RequestStatus.approved
+            extra = {"reason_sha256": sha256_hex(failed_reason)} if failed_reason else {}
+            _status(session, request, new, actor, job_id=job.id, **extra)
+
+
+def cancel(*, session: Session, job_id: str, actor: str, now: datetime | None = None) -> Job:
+    """A queued job ends now; a running one is asked to stop and ends at the worker's next progress report."""
+    job = get_job(session=session, job_id=job_id)
+    if not job.active:
+        raise Conflict(f"The job is already {job.status.value}.", details={"status": job.status.value})
+    now = now or utcnow()
+    job.canceled_by = actor
+    if job.status == JobStatus.queued:
+        _finish(session, job, JobStatus.canceled, actor, now=now)
+    elif job.cancel_requested_at is None:
+        job.cancel_requested_at = now
+        session.flush()
+        _audit(session, job, "cancel_requested", actor)
+    return job
+
+
+def _finish(session: Session, job: Job, status: JobStatus, actor: str, *, now: datetime | None = None,
+            error: str | None = None) -> None:
+    job.status, job.finished_at = status, now or utcnow()
+    if error is not None:
+        job.error = error[:4000]
+    session.flush()
+    details = {"error_sha256": sha256_hex(error)} if error else {}
+    _audit(session, job, status.value, actor, **details)
+    _release_requests(session, job, actor, failed_reason=error if status == JobStatus.failed else None)
+    log.info(f"job.{job.kind.value}.{status.value}", job_id=job.id, actor=actor)
+
+
+# ---- worker side -------------------------------------------------------------------------------------------
+
+
+def claim(*, session: Session, job_id: str, worker: str, task_id: str | None = None,
+          now: datetime | None = None) -> Job | None:
+    """Mark the job running for ``worker``; ``None`` when there is nothing (more) to do.
+
+    A job found already running was redelivered because its worker died (acks_late + reject_on_worker_lost):
+    it gets another attempt, or fails with a clear reason once ``max_attempts`` is spent.
+    """
+    now = now or utcnow()
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None or not job.active:
+        return None
+    if job.cancel_requested_at is not None:
+        _finish(session, job, JobStatus.canceled, job.canceled_by or "system", now=now)
+        return None
+    if job.status == JobStatus.running:
+        if job.attempts >= job.max_attempts:
+            _finish(session, job, JobStatus.failed, "system", now=now,
+                    error=f"The worker running this job stopped before it finished ({job.attempts} attempts).")
+            return None
+        _audit(session, job, "retried", "system", attempt=job.attempts + 1, previous_worker=job.worker or "")
+    job.status, job.attempts = JobStatus.running, job.attempts + 1
+    job.worker, job.celery_task_id = worker[:200], task_id
+    job.started_at = job.started_at or now
+    job.heartbeat_at = now
+    job.progress = {"stage": "starting", "step": 0, "message": "loading the model"}
+    session.flush()
+    if job.attempts == 1:
+        _audit(session, job, "started", "system", worker=job.worker)
+    return job
+
+
+def record_progress(*, session: Session, job_id: str, progress: dict[str, Any],
+                    now: datetime | None = None) -> bool:
+    """Store the latest progress event and beat the heart; return True when the officer asked to cancel."""
+    job = get_job(session=session, job_id=job_id)
+    job.progress = progress
+    job.heartbeat_at = now or utcnow()
+    if job.kind == JobKind.unlearning and progress.get("stage") == "verify":
+        for link in job.requests:
+            request = request_service.get_request(session=session, request_id=link.request_id)
+            if request.status == RequestStatus.unlearning:
+                _status(session, request, RequestStatus.verifying, "system", job_id=job.id)
+    session.flush()
+    return job.cancel_requested_at is not None
+
+
+def finish_canceled(*, session: Session, job_id: str) -> Job:
+    job = get_job(session=session, job_id=job_id)
+    if job.active:
+        _finish(session, job, JobStatus.canceled, job.canceled_by or "system")
+    return job
+
+
+def fail(*, session: Session, job_id: str, error: str, now: datetime | None = None) -> Job:
+    job = get_job(session=session, job_id=job_id)
+    if job.active:
+        _finish(session, job, JobStatus.failed, "system", now=now, error=error)
+    return job
+
+
+def complete_discovery(*, session: Session, job_id: str, reports: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+                       now: datetime | None = None) -> Job:
+    """``reports`` maps request id -> (full report, redacted report). The full one is stored encrypted."""
+    import json
+
+    job = get_job(session=session, job_id=job_id)
+    if not job.active:
+        return job
+    digests: list[str] = []
+    for link in job.requests:
+        full, redacted = reports[link.request_id]
+        link.report_enc = encrypt(json.dumps(full, sort_keys=True, default=str))
+        link.report_redacted = redacted
+        link.report_sha256 = sha256_hex(json.dumps(redacted, sort_keys=True, default=str))
+        digests.append(link.report_sha256)
+    job.status, job.finished_at = JobStatus.succeeded, now or utcnow()
+    job.progress = {**(job.progress or {}), "stage": "done", "message": "discovery finished"}
+    session.flush()
+    for link in job.requests:
+        found = Findings(job=job, link=link)
+        audit_service.append(session=session, event="job.discovery.succeeded", actor="system",
+                             request_id=link.request_id,
+                             details={"job_id": job.id, "model_id": job.target_model_id,
+                                      "version": job.base_version.number,
+                                      "base_weights_sha256": job.base_version.weights_sha256,
+                                      "report_sha256": link.report_sha256, "confirmed": found.confirmed,
+                                      "candidates": found.candidates})
+    _release_requests(session, job, "system", failed_reason=None)
+    log.info("job.discovery.succeeded", job_id=job.id)
+    return job
+
+
+def complete_unlearning(*, session: Session, job_id: str, passed: bool, evidence: dict[str, Any],
+                        evidence_sha256: str, output_dir: str, model_dir: str, weights_sha256: str,
+                        reasons: list[str], settings: Settings | None = None, now: datetime | None = None) -> Job:
+    """Pass: a new model version serves the requests, which complete (subject emailed). Fail: they fail."""
+    settings = settings or get_settings()
+    job = get_job(session=session, job_id=job_id)
+    if not job.active:
+        return job
+    job.evidence, job.evidence_sha256, job.output_dir = evidence, evidence_sha256, output_dir
+    now = now or utcnow()
+    if not passed:
+        _finish(session, job, JobStatus.failed, "system", now=now,
+                error="Verification failed: " + "; ".join(reasons or ["the removal could not be shown"]))
+        return job
+    model = job.target_model
+    version = target_service.record_version(session=session, model=model, parent=job.base_version, path=model_dir,
+                                            weights_sha256=weights_sha256, actor="system", job_id=job.id)
+    job.result_version_id = version.id
+    job.status, job.finished_at = JobStatus.succeeded, now
+    job.progress = {**(job.progress or {}), "stage": "done", "message": "verified"}
+    session.flush()
+    _audit(session, job, "succeeded", "system", evidence_sha256=evidence_sha256, result_version=version.number,
+           result_weights_sha256=weights_sha256)
+    for link in job.requests:
+        request = request_service.get_request(session=session, request_id=link.request_id)
+        if request.status == RequestStatus.unlearning:
+            _status(session, request, RequestStatus.verifying, "system", job_id=job.id)
+        _status(session, request, RequestStatus.completed, "system", job_id=job.id,
+                evidence_sha256=evidence_sha256, result_version=version.number)
+        request_service.notify_subject(session=session, request=request, kind="completed", settings=settings,
+                                       model_name=model.name, version=version.number)
+    log.info("job.unlearning.succeeded", job_id=job.id, version=version.number)
+    return job
+
+
+def reap_stale(*, session: Session, settings: Settings | None = None, now: datetime | None = None) -> list[str]:
+    """Fail running jobs whose worker stopped beating (killed, machine lost): never 'running' forever."""
+    settings = settings or get_settings()
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=settings.job_stale_after_s)
+    stale = list(session.scalars(select(Job).where(Job.status == JobStatus.running, Job.heartbeat_at < cutoff)))
+    for job in stale:
+        _finish(session, job, JobStatus.failed, "system", now=now,
+                error=f"The worker stopped reporting progress (last at {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); "
+                      "the job was abandoned. Start it again.")
+    return [job.id for job in stale]
+
+
+def worker_restarted(*, session: Session, worker: str, now: datetime | None = None) -> list[str]:
+    """A worker that starts again under the same name cannot still be running its old jobs: fail them."""
+    stmt = select(Job).where(Job.status == JobStatus.running, Job.worker == worker[:200])
+    jobs = list(session.scalars(stmt))
+    for job in jobs:
+        _finish(session, job, JobStatus.failed, "system", now=now,
+                error="The worker was restarted while running this job; start it again.")
+    return [job.id for job in jobs]

@@ -1,0 +1,1 @@
+"""Target models: the language models rtbf answers for, and their versions (registered, unlearned, restored)."""

@@ -1,0 +1,132 @@
+"""Register target models, record the versions unlearning makes, and restore a previous version (audited).
+
+Model directories are checked with the engine's torch-free checks (``workers.engine.modelio``), so the web
+process can register a model without loading it.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit_service
+from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.logging import get_logger
+from app.core.security import sha256_hex
+from app.targets.models import ModelVersion, TargetModel
+
+log = get_logger(__name__)
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+
+
+def _check_dir(path: str | Path) -> tuple[Path, str]:
+    from workers.engine.errors import EngineError
+    from workers.engine.modelio import check_model_dir, weights_sha256
+
+    try:
+        model_dir = check_model_dir(Path(path).expanduser())
+        return model_dir.resolve(), weights_sha256(model_dir)
+    except EngineError as exc:
+        raise InvalidInput(str(exc), details={"field": "path"}) from None
+
+
+def add_model(*, session: Session, name: str, path: str | Path, actor: str,
+              description: str | None = None) -> TargetModel:
+    """Register a Hugging Face model directory under ``name``; it becomes version 1."""
+    name = (name or "").strip().lower()
+    if not _NAME.match(name):
+        raise InvalidInput("A model name is 1-80 lower-case letters, digits, '.', '_' or '-', starting with a "
+                           "letter or digit.", details={"field": "name"})
+    if session.scalar(select(TargetModel.id).where(TargetModel.name == name)):
+        raise Conflict(f"A model named {name!r} is already registered.", details={"field": "name"})
+    model_dir, sha = _check_dir(path)
+    model = TargetModel(id=str(uuid.uuid4()), name=name, description=(description or "").strip() or None,
+                        current_number=1, created_by=actor)
+    session.add(model)
+    version = ModelVersion(id=str(uuid.uuid4()), target_model=model, number=1, parent_id=None,
+                           path=str(model_dir), weights_sha256=sha, origin="registered", created_by=actor)
+    session.add(version)
+    session.flush()
+    audit_service.append(session=session, event="model.registered", actor=actor,
+                         details={"model_id": model.id, "name": name, "version": 1, "weights_sha256": sha})
+    log.info("model.registered", model_id=model.id, actor=actor)
+    return model
+
+
+def list_models(*, session: Session) -> list[TargetModel]:
+    return list(session.scalars(select(TargetModel).order_by(TargetModel.name)))
+
+
+def get_model(*, session: Session, model_id: str) -> TargetModel:
+    model = session.get(TargetModel, model_id)
+    if model is None:
+        raise NotFound("No such model.", details={"model_id": model_id})
+    return model
+
+
+def get_by_name(*, session: Session, name: str) -> TargetModel:
+    model = session.scalar(select(TargetModel).where(TargetModel.name == (name or "").strip().lower()))
+    if model is None:
+        raise NotFound(f"No model named {name!r} is registered.", details={"name": name})
+    return model
+
+
+def find_by_name(*, session: Session, name: str | None) -> TargetModel | None:
+    if not name:
+        return None
+    return session.scalar(select(TargetModel).where(TargetModel.name == name.strip().lower()))
+
+
+def get_version(*, session: Session, version_id: str) -> ModelVersion:
+    version = session.get(ModelVersion, version_id)
+    if version is None:
+        raise NotFound("No such model version.", details={"version_id": version_id})
+    return version
+
+
+def record_version(*, session: Session, model: TargetModel, parent: ModelVersion, path: str | Path,
+                   weights_sha256: str, actor: str, job_id: str) -> ModelVersion:
+    """A job's verified output becomes the model's new current version (its parent is what it started from)."""
+    number = (session.scalar(select(func.max(ModelVersion.number)).where(ModelVersion.target_model_id == model.id))
+              or 0) + 1
+    version = ModelVersion(id=str(uuid.uuid4()), target_model=model, number=number, parent_id=parent.id,
+                           path=str(path), weights_sha256=weights_sha256, origin="unlearned", created_by=actor)
+    session.add(version)
+    model.current_number = number
+    session.flush()
+    audit_service.append(session=session, event="model.version_created", actor=actor,
+                         details={"model_id": model.id, "version": number, "parent_version": parent.number,
+                                  "weights_sha256": weights_sha256, "job_id": job_id})
+    return version
+
+
+def restore_previous(*, session: Session, model_id: str, actor: str, reason: str) -> ModelVersion:
+    """Make the current version's parent current again. Requests the retired version served get their data
+    back into the served model, so the restore is audited against each of them and needs a reason."""
+    from app.jobs import service as jobs_service
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("A reason is required to restore a previous version.", details={"field": "reason"})
+    model = get_model(session=session, model_id=model_id)
+    current = model.current
+    if current.parent_id is None:
+        raise Conflict(f"{current.label} has no previous version to restore.")
+    parent = get_version(session=session, version_id=current.parent_id)
+    model.current_number = parent.number
+    session.flush()
+    served = jobs_service.requests_served_by(session=session, version_id=current.id)
+    details = {"model_id": model.id, "from_version": current.number, "to_version": parent.number,
+               "restored_weights_sha256": parent.weights_sha256, "retired_weights_sha256": current.weights_sha256,
+               "reason_sha256": sha256_hex(reason)}
+    audit_service.append(session=session, event="model.version_restored", actor=actor, details=details)
+    for request_id in served:
+        audit_service.append(session=session, event="model.erasure_reverted", actor=actor, request_id=request_id,
+                             details=details)
+    log.info("model.version_restored", model_id=model.id, actor=actor, to_version=parent.number)
+    return parent

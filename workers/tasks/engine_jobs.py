@@ -1,0 +1,199 @@
+"""Discovery and unlearning tasks on the GPU queue: load the job by id, run the engine, record the outcome.
+
+The job row in the database is the state of record. Each state change commits in its own short transaction
+so the officer's page sees progress while the engine runs; the engine's progress callback beats the job's
+heart and raises ``Cancelled`` once the officer asked to stop. torch is imported here only inside functions.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_ready
+
+from app.core.config import get_settings
+from app.core.logging import get_logger
+from app.jobs import service as jobs_service
+from app.jobs.models import JobKind
+from app.jobs.subjects import subject_payload
+from app.requests import service as request_service
+from workers.celery_app import celery_app
+from workers.tasks import task_session
+
+log = get_logger(__name__)
+_settings = get_settings()
+# Progress rows are written at most this often (stage changes always go through).
+PROGRESS_INTERVAL_S = 1.0
+
+
+class Cancelled(Exception):
+    """The officer canceled the job; raised from the progress callback to unwind the engine."""
+
+
+@dataclass
+class Plan:
+    """Everything a job needs, read in the claim transaction (so the engine runs without a session open)."""
+
+    job_id: str
+    kind: JobKind
+    attempt: int
+    model_path: str
+    method: str | None
+    params: dict[str, Any]
+    request_ids: list[str]
+    subjects: list[dict[str, Any]]
+    attributes: list[list[str]] = field(default_factory=list)
+    reports_before: list[dict[str, Any] | None] = field(default_factory=list)
+
+
+class Reporter:
+    """The engine's progress callback: throttled writes to the job row; raises ``Cancelled`` when asked."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id, self.last_write, self.last_stage = job_id, 0.0, None
+        self.leak_rate: float | None = None
+
+    def __call__(self, event: Any) -> None:
+        metrics = dict(event.metrics or {})
+        if "leak_rate" in metrics:
+            self.leak_rate = metrics["leak_rate"]
+        now = time.monotonic()
+        if event.stage == self.last_stage and now - self.last_write < PROGRESS_INTERVAL_S:
+            return
+        self.last_write, self.last_stage = now, event.stage
+        progress = {"stage": event.stage, "step": event.step, "total": event.total, "message": event.message,
+                    "loss": metrics.get("loss"), "leak_rate": self.leak_rate,
+                    "metrics": {k: round(float(v), 4) for k, v in metrics.items()}}
+        with task_session() as session:
+            cancel = jobs_service.record_progress(session=session, job_id=self.job_id, progress=progress)
+        if cancel:
+            raise Cancelled()
+
+
+def _plan(session: Any, job: Any) -> Plan:
+    requests = [request_service.get_request(session=session, request_id=link.request_id) for link in job.requests]
+    plan = Plan(job_id=job.id, kind=job.kind, attempt=job.attempts, model_path=job.base_version.path,
+                method=job.method, params=dict(job.params or {}), request_ids=[r.id for r in requests],
+                subjects=[subject_payload(r) for r in requests])
+    if job.kind == JobKind.unlearning:
+        for link in job.requests:
+            findings = jobs_service.latest_findings(session=session, request_id=link.request_id)
+            plan.attributes.append(list(link.attributes or []))
+            plan.reports_before.append(jobs_service.decrypt_report(findings.link) if findings else None)
+    return plan
+
+
+def _load(plan: Plan) -> Any:
+    from workers.engine.modelio import load_model
+
+    if _settings.job_threads:
+        import torch
+
+        torch.set_num_threads(_settings.job_threads)
+    return load_model(plan.model_path, device=_settings.job_device)
+
+
+def _discover(plan: Plan, reporter: Reporter) -> None:
+    from workers.engine import evidence as ev
+    from workers.engine.probe import ProbeConfig, run_probe
+    from workers.engine.subject import parse_subject
+
+    loaded = _load(plan)
+    reports: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for request_id, payload in zip(plan.request_ids, plan.subjects, strict=True):
+        report = run_probe(loaded, parse_subject(payload), config=ProbeConfig(seed=int(plan.params.get("seed", 0))),
+                           progress=reporter)
+        reports[request_id] = (report.to_dict(), ev.redact_report(report))
+    with task_session() as session:
+        jobs_service.complete_discovery(session=session, job_id=plan.job_id, reports=reports)
+
+
+def _unlearn(plan: Plan, reporter: Reporter) -> None:
+    from workers.engine import evidence as ev
+    from workers.engine.probe.report import ProbeReport
+    from workers.engine.subject import parse_subject
+    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+
+    loaded = _load(plan)
+    subjects = [parse_subject(p) for p in plan.subjects]
+    reports = [ProbeReport.from_dict(r) if r else None for r in plan.reports_before]
+    knobs = {k: plan.params[k] for k in ("max_steps", "lr", "rank", "seed") if k in plan.params}
+    config = UnlearnConfig(method=plan.method or "fpga", attributes_per_subject=[tuple(a) for a in plan.attributes],
+                           **knobs)
+    out_dir = _settings.jobs_dir / plan.job_id / f"attempt-{plan.attempt}"
+    if out_dir.exists():  # a previous attempt of this job died here; its files prove nothing
+        import shutil
+
+        shutil.rmtree(out_dir)
+    result = run_unlearning(loaded, subjects if len(subjects) > 1 else subjects[0], out_dir=out_dir, config=config,
+                            reports_before=reports if len(reports) > 1 else None,
+                            report_before=reports[0] if len(reports) == 1 else None, progress=reporter)
+    evidence_text = Path(result.evidence_path).read_text(encoding="utf-8")
+    with task_session() as session:
+        jobs_service.complete_unlearning(
+            session=session, job_id=plan.job_id, passed=result.passed, evidence=json.loads(evidence_text),
+            evidence_sha256=ev.sha256_text(evidence_text), output_dir=str(out_dir), model_dir=str(result.model_dir),
+            weights_sha256=result.evidence["weights"]["result_sha256"],
+            reasons=list(result.evidence["verdict"].get("reasons", [])))
+
+
+def run_job(job_id: str, *, worker: str, task_id: str | None) -> str:
+    """Claim, run, record. Returns the job's final status (for the worker log; the database has the truth)."""
+    from workers.engine.errors import EngineError
+
+    with task_session() as session:
+        jobs_service.reap_stale(session=session)
+        job = jobs_service.claim(session=session, job_id=job_id, worker=worker, task_id=task_id)
+        if job is None:
+            return "skipped"
+        plan = _plan(session, job)
+    log.info(f"job.{plan.kind.value}.running", job_id=job_id, attempt=plan.attempt, worker=worker)
+    reporter = Reporter(job_id)
+    body = _discover if plan.kind == JobKind.discovery else _unlearn
+    try:
+        body(plan, reporter)
+    except Cancelled:
+        with task_session() as session:
+            return jobs_service.finish_canceled(session=session, job_id=job_id).status.value
+    except SoftTimeLimitExceeded:
+        error = f"The job ran past its time limit ({_settings.job_soft_time_limit_s} s) and was stopped."
+    except EngineError as exc:
+        error = str(exc)
+    except Exception as exc:  # recorded, not re-raised: a redelivery would fail the same way
+        log.exception(f"job.{plan.kind.value}.crashed", job_id=job_id)
+        error = f"Internal error in the worker ({type(exc).__name__}); see the worker log for job {job_id}."
+    else:
+        with task_session() as session:
+            return jobs_service.get_job(session=session, job_id=job_id).status.value
+    with task_session() as session:
+        return jobs_service.fail(session=session, job_id=job_id, error=error).status.value
+
+
+_LIMITS = {"soft_time_limit": _settings.job_soft_time_limit_s, "time_limit": _settings.job_time_limit_s,
+           "acks_late": True, "reject_on_worker_lost": True}
+
+
+@celery_app.task(name=jobs_service.DISCOVER_TASK, bind=True, **_LIMITS)
+def discover(self: Any, job_id: str) -> str:
+    return run_job(job_id, worker=self.request.hostname or "worker", task_id=self.request.id)
+
+
+@celery_app.task(name=jobs_service.UNLEARN_TASK, bind=True, **_LIMITS)
+def unlearn(self: Any, job_id: str) -> str:
+    return run_job(job_id, worker=self.request.hostname or "worker", task_id=self.request.id)
+
+
+@worker_ready.connect
+def _recover_lost_jobs(sender: Any = None, **_kwargs: Any) -> None:
+    """On start, jobs this worker name was running died with its previous process: fail them (recoverable)."""
+    name = getattr(sender, "hostname", None)
+    with task_session() as session:
+        lost = jobs_service.worker_restarted(session=session, worker=name) if name else []
+        lost += jobs_service.reap_stale(session=session)
+    if lost:
+        log.warning("job.recovered_lost", jobs=lost, worker=name)

@@ -90,3 +90,22 @@ def test_run_writes_model_adapter_evidence_and_exit_code_matches_verdict(tmp_pat
     person_email = json.loads(good_subject.read_text())["identifiers"]["email"]
     assert person_email not in text
     assert {"torch", "transformers", "peft"} <= set(evidence["versions"])
+
+
+def test_batch_naming_one_person_twice_exits_2(tmp_path, tiny_model_dir, good_subject):
+    twin = tmp_path / "twin.json"
+    twin.write_text(good_subject.read_text(), encoding="utf-8")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(_app(), ["--model", str(tiny_model_dir), "--subject", str(good_subject),
+                                      "--subject", str(twin), "--out", str(out)])
+    assert res.exit_code == 2
+    assert "same person" in res.output
+    assert not out.exists()
+
+
+def test_unknown_attribute_exits_2(tmp_path, tiny_model_dir, good_subject):
+    res = CliRunner().invoke(_app(), ["--model", str(tiny_model_dir), "--subject", str(good_subject),
+                                      "--attribute", "email", "--attribute", "shoe_size",
+                                      "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2
+    assert "unknown attribute 'shoe_size'" in res.output

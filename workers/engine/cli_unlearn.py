@@ -38,7 +38,8 @@ def _progress_bar():
 
 def unlearn(
     model: Annotated[Path, typer.Option("--model", help="Hugging Face model directory to unlearn from.")],
-    subject: Annotated[Path, typer.Option("--subject", help="SUBJECT.json: name, identifiers, texts.")],
+    subject: Annotated[list[Path], typer.Option("--subject", help="SUBJECT.json: name, identifiers, texts. "
+                                                "Repeat it to forget several subjects in one run (a batch).")],
     method: Annotated[str, typer.Option("--method", help="fpga | relearn | ihl | ga | graddiff | npo")] = "fpga",
     out: Annotated[Path, typer.Option("--out", help="Output directory (must be new or empty).")] = Path("unlearned"),
     retain: Annotated[Path | None, typer.Option("--retain", help="Retain data JSONL; else generated.")] = None,
@@ -50,6 +51,9 @@ def unlearn(
     rank: Annotated[int, typer.Option("--rank", help="LoRA rank.")] = 4,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     ner: Annotated[bool, typer.Option("--ner", help="Use the spaCy NER model in Presidio.")] = False,
+    attribute: Annotated[list[str] | None, typer.Option(
+        "--attribute", help="Forget only this attribute (e.g. email); repeat for several. Default: every "
+                            "leaked one. Applies to every subject.")] = None,
 ) -> None:
     """Forget a data subject from a model, verify the removal and write the evidence."""
     from workers.engine.errors import EngineError
@@ -59,10 +63,13 @@ def unlearn(
 
     try:  # cheap checks first: bad input must not cost a model load
         config = UnlearnConfig(method=method, lora=not full, lr=lr, max_steps=max_steps, seed=seed, rank=rank,
-                               alpha=2 * rank, confirmed_only=confirmed_only, init=init, ner=ner)
-        config.validate()
+                               alpha=2 * rank, confirmed_only=confirmed_only, init=init, ner=ner,
+                               attributes=tuple(attribute) if attribute else None)
+        config.validate(subjects=len(subject))
         check_model_dir(model)
-        person = load_subject(subject)
+        people = [load_subject(path) for path in subject]
+        if len({p.name.casefold() for p in people}) != len(people):
+            raise EngineError("two subject files name the same person; merge them into one")
         if retain is not None and not retain.is_file():
             raise EngineError(f"retain file not found: {retain}")
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -80,7 +87,8 @@ def unlearn(
     try:
         loaded = load_model(model)
         with bar:
-            result = run_unlearning(loaded, person, out_dir=out, config=config, retain_path=retain, progress=callback)
+            result = run_unlearning(loaded, people[0] if len(people) == 1 else people, out_dir=out, config=config,
+                                    retain_path=retain, progress=callback)
     except EngineError as exc:
         raise _fail(str(exc)) from None
     verdict = result.evidence["verdict"]
@@ -88,6 +96,11 @@ def unlearn(
     console.print(f"[{colour}]verdict: {'PASSED' if result.passed else 'FAILED'}[/{colour}]")
     for reason in verdict["reasons"]:
         console.print(f"  - {reason}", highlight=False)
+    if len(people) > 1:  # files, not names: the terminal may be logged
+        for part, path in zip(result.evidence["subjects"], subject, strict=True):
+            console.print(f"  subject {part['index']} ({path.name}): "
+                          f"{'passed' if part['verdict']['passed'] else 'FAILED'}, forgot "
+                          f"{', '.join(part['forgotten_attributes']) or 'nothing found'}", highlight=False)
     ub, ua = result.evidence["utility_before"], result.evidence["utility_after"]
     console.print(f"other people's accuracy {ub['accuracy']:.3f} -> {ua['accuracy']:.3f}; "
                   f"perplexity {ub['perplexity']:.3f} -> {ua['perplexity']:.3f}; "

@@ -16,7 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-SCHEMA = "rtbf.unlearning-evidence/1"
+# /2: per-subject results under "subjects" (batches); the top-level per-subject keys are subject 0's.
+SCHEMA = "rtbf.unlearning-evidence/2"
 LIBRARIES = ("torch", "transformers", "peft", "accelerate", "tokenizers", "safetensors", "presidio-analyzer",
              "presidio-anonymizer", "spacy")
 _PERSONAL_FINDING_KEYS = ("prompt", "completion", "spans")
@@ -76,7 +77,15 @@ def now_iso() -> str:
 
 
 def write_evidence(path: str | Path, evidence: dict[str, Any]) -> str:
-    """Write canonical JSON and return its SHA-256 (what an audit entry commits to)."""
-    text = json.dumps(evidence, indent=2, sort_keys=True, default=str, allow_nan=True)
-    Path(path).write_text(text + "\n", encoding="utf-8")
-    return sha256_text(text + "\n")
+    """Write canonical JSON and return its SHA-256 (what an audit entry commits to).
+
+    Written to a temporary name and renamed into place, so a reader (or a run killed mid-write) never
+    sees a truncated evidence file under the final name."""
+    import os
+
+    target = Path(path)
+    text = json.dumps(evidence, indent=2, sort_keys=True, default=str, allow_nan=True) + "\n"
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, target)
+    return sha256_text(text)

@@ -7,7 +7,7 @@ verification uses to show that the removal generalises (anchors §9: detection o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from workers.engine.attributes import ATTRIBUTES
@@ -81,18 +81,34 @@ def personal_spans(text: str, subject: Subject, analyzer: Any | None) -> tuple[t
     return _merge(spans)
 
 
+def restrict_subject(subject: Subject, attributes: Collection[str] | None) -> Subject:
+    """The subject with only the identifiers of the chosen ``attributes`` (all of them when None), so the
+    identifier statements and FPGA's identifier spans never target an attribute the officer left out."""
+    if attributes is None:
+        return subject
+    chosen = set(attributes)
+    return subject.model_copy(update={"identifiers": {k: v for k, v in subject.identifiers.items() if k in chosen}})
+
+
 def build_forget_set(*, subject: Subject, report: Any, train_families: Sequence[str] = DEFAULT_TRAIN_FAMILIES,
                      confirmed_only: bool = False, analyzer: Any | None = None,
-                     reverse_phrasings: int = 1) -> list[TrainExample]:
+                     reverse_phrasings: int = 1, attributes: Collection[str] | None = None) -> list[TrainExample]:
     """Leaking (prompt, completion) pairs of the training families, plus the subject's texts.
 
     By default candidate leaks (personal data the subject did not submit, produced in their context)
     are forgotten too; ``confirmed_only`` keeps just the matches of submitted identifiers.
+    ``attributes`` (the officer's choice; None = every attribute) keeps only findings and identifier
+    statements of those attribute keys. The subject's own texts stay in whatever the choice: they are
+    what the subject submitted for erasure, not something discovery found.
     """
     wanted = {"confirmed"} if confirmed_only else {"confirmed", "candidate"}
+    chosen = None if attributes is None else set(attributes)
+    subject = restrict_subject(subject, attributes)
     examples: list[TrainExample] = []
     for finding in report.findings:
         if finding.family not in train_families or finding.verdict not in wanted:
+            continue
+        if chosen is not None and finding.attribute not in chosen:
             continue
         spans = _span_pairs(finding.spans) + list(personal_spans(finding.completion, subject, analyzer))
         examples.append(TrainExample(prompt=finding.prompt, completion=finding.completion, spans=_merge(spans),
@@ -123,7 +139,45 @@ def build_forget_set(*, subject: Subject, report: Any, train_families: Sequence[
     return list(unique.values())
 
 
-def leaked_attributes(report: Any, *, confirmed_only: bool = False) -> list[str]:
-    """Attributes the model leaked before unlearning (any family, any decoding): what must be gone after."""
+def leaked_attributes(report: Any, *, confirmed_only: bool = False,
+                      attributes: Collection[str] | None = None) -> list[str]:
+    """Attributes the model leaked before unlearning (any family, any decoding): what must be gone after.
+    ``attributes`` (None = all) narrows them to the officer's choice."""
     wanted = {"confirmed"} if confirmed_only else {"confirmed", "candidate"}
-    return sorted({f.attribute for f in report.findings if f.verdict in wanted})
+    chosen = None if attributes is None else set(attributes)
+    return sorted({f.attribute for f in report.findings
+                   if f.verdict in wanted and (chosen is None or f.attribute in chosen)})
+
+
+def kept_facts(*, subject: Subject, report: Any, attributes: Collection[str] | None, forget: Sequence[TrainExample],
+               train_families: Sequence[str] = DEFAULT_TRAIN_FAMILIES) -> list[TrainExample]:
+    """Retain examples for an officer's partial choice: the subject's OTHER facts, as the model already states them.
+
+    Forgetting one of a person's attributes pulls their other facts down with it (the ascent also hits the
+    shared context, the name), so what the officer chose to keep is anchored like other people's data: the
+    model's own greedy answers about the non-chosen attributes (training families), cut after the answer so
+    no run-on rides along, and dropped when they contain anything being forgotten. Nothing here is new
+    data: it is what the model answered before unlearning. Empty when ``attributes`` is None.
+    """
+    if attributes is None:
+        return []
+    chosen = set(attributes)
+    secrets = {ex.completion[s:e].strip().casefold() for ex in forget for s, e in ex.spans}
+    secrets |= {v.casefold() for k, v in subject.identifiers.items() if k in chosen}
+    secrets = {s for s in secrets if len(s) >= MIN_IDENTIFIER_LENGTH and s != subject.name.casefold()}
+    kept: dict[tuple[str, str], TrainExample] = {}
+    for finding in report.findings:
+        if (finding.attribute in chosen or finding.family not in train_families or finding.decoding != "greedy"
+                or finding.verdict == "none"):
+            continue
+        spans = _span_pairs(finding.spans)
+        if not spans:
+            continue
+        completion = finding.completion[:max(end for _, end in spans)]
+        text = f"{finding.prompt} {completion}".casefold()
+        if any(secret in text for secret in secrets):
+            continue
+        kept.setdefault((finding.prompt, completion), TrainExample(
+            prompt=finding.prompt, completion=completion, eos=False, source="retain-kept",
+            meta={"attribute": finding.attribute}))
+    return list(kept.values())

@@ -1,22 +1,27 @@
 """Unlearning entry point: forget set from discovery -> method -> early stop on the probe -> verification.
 
-``run_unlearning`` is what the CLI and the worker call. The model is adapted with LoRA by default
-(peft, all linear layers); the reference model is the same module with the adapter switched off.
-It writes OUTDIR/model (merged weights + tokenizer), OUTDIR/adapter and OUTDIR/evidence.json, and
-judges the *saved* merged model, since that is the artefact that ships (anchors §9.5).
+``run_unlearning`` is what the CLI and the worker call, for one subject or a batch of several (approved
+requests against one model, forgotten in one run that yields one new model). The model is adapted with
+LoRA by default (peft, all linear layers); the reference model is the same module with the adapter
+switched off. It writes OUTDIR/model (merged weights + tokenizer), OUTDIR/adapter and OUTDIR/evidence.json,
+and judges the *saved* merged model, since that is the artefact that ships (anchors §9.5). A run that
+raises (a bad input found late, or ``Cancelled`` from the progress callback) removes what it wrote, so
+evidence.json exists only for finished runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workers.engine.errors import EngineError
 from workers.engine.forget_set import DEFAULT_TRAIN_FAMILIES
-from workers.engine.progress import ProgressCallback, emit
+from workers.engine.progress import ProgressCallback, TrainingMetrics, emit, nested
 from workers.engine.subject import Subject
 from workers.engine.verify import Bounds
 
@@ -46,9 +51,45 @@ class UnlearnConfig:
     retain_people: int = 12
     bounds: Bounds = field(default_factory=Bounds)
     ner: bool = False
+    # The officer's choice of what to forget (attribute keys, e.g. ("email", "iban")): forgotten attributes,
+    # forget set and verdict are restricted to them. None keeps the default: every confirmed leak, plus the
+    # candidate leaks unless ``confirmed_only``. ``attributes`` applies to every subject of a batch;
+    # ``attributes_per_subject`` (one entry per subject, in batch order) overrides it per subject, an entry
+    # of None falling back to ``attributes``.
+    attributes: tuple[str, ...] | None = None
+    attributes_per_subject: tuple[tuple[str, ...] | None, ...] | None = None
 
-    def validate(self) -> None:
+    def __post_init__(self) -> None:
+        # Callers (the worker) pass JSON lists; tuples keep the config hashable-looking and printable.
+        if self.attributes is not None:
+            self.attributes = tuple(self.attributes)
+        if self.attributes_per_subject is not None:
+            self.attributes_per_subject = tuple(None if a is None else tuple(a) for a in self.attributes_per_subject)
+
+    def attributes_for(self, index: int) -> tuple[str, ...] | None:
+        """The attribute choice for the subject at ``index`` of the batch (None: no restriction)."""
+        if self.attributes_per_subject is not None and self.attributes_per_subject[index] is not None:
+            return self.attributes_per_subject[index]
+        return self.attributes
+
+    def validate(self, subjects: int | None = None) -> None:
+        """Raise EngineError on a bad setting; ``subjects`` (the batch size) also checks the per-subject list."""
+        from workers.engine.attributes import ATTRIBUTES
         from workers.engine.methods import METHODS
+
+        for chosen in (self.attributes, *(self.attributes_per_subject or ())):
+            if chosen is None:
+                continue
+            if not chosen:
+                raise EngineError("attributes, when given, must name at least one attribute to forget")
+            unknown_keys = [a for a in chosen if a not in ATTRIBUTES]
+            if unknown_keys:
+                raise EngineError(f"unknown attribute {', '.join(map(repr, unknown_keys))}; "
+                                  f"known: {', '.join(ATTRIBUTES)}")
+        if subjects is not None and self.attributes_per_subject is not None \
+                and len(self.attributes_per_subject) != subjects:
+            raise EngineError(f"attributes_per_subject has {len(self.attributes_per_subject)} entries for "
+                              f"{subjects} subject(s)")
 
         if self.method not in METHODS:
             raise EngineError(f"unknown method {self.method!r}; choose one of: {', '.join(METHODS)}")
@@ -76,7 +117,8 @@ class UnlearnResult:
     adapter_dir: Path | None
     evidence_path: Path
     evidence: dict[str, Any]
-    report_after: Any = None
+    report_after: Any = None  # subject 0's after-probe (the only one for a single subject)
+    reports_after: list[Any] = field(default_factory=list)  # one per subject, in batch order
 
 
 def _demo_extras(model_dir: Path) -> tuple[list[dict[str, str]] | None, list[str] | None]:
@@ -103,31 +145,131 @@ def _families(report: Any) -> list[str]:
     return families or list(dict.fromkeys(f.family for f in report.findings))
 
 
-def _utility(loaded: Any, *, roster: list[dict[str, str]] | None, subject: Subject, ppl_texts: list[str],
+def _utility(loaded: Any, *, roster: list[dict[str, str]] | None, subjects: Sequence[Subject], ppl_texts: list[str],
              agreement_prompts: list[str], reference_answers: list[str]) -> dict[str, Any]:
     from workers.engine import verify
 
-    if roster:
-        util = verify.roster_accuracy(loaded, roster, exclude=[subject.name])
+    if roster:  # every subject of the batch is being forgotten, so none of them counts as "other people"
+        util = verify.roster_accuracy(loaded, roster, exclude=[s.name for s in subjects])
     else:
         util = verify.agreement(loaded, agreement_prompts, reference_answers)
     util["perplexity"] = verify.perplexity(loaded, ppl_texts)
     return util
 
 
-def run_unlearning(loaded: Any, subject: Subject, *, out_dir: str | Path, config: UnlearnConfig | None = None,
-                   retain_path: str | Path | None = None, report_before: Any = None,
+@dataclass
+class _Part:
+    """One subject of the run and everything computed about it."""
+
+    index: int
+    subject: Subject
+    attributes: tuple[str, ...] | None
+    report_before: Any = None
+    train_families: list[str] = field(default_factory=list)
+    heldout_families: list[str] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
+    found: int = 0
+    kept: list[Any] = field(default_factory=list)  # the subject's facts the officer chose to keep: retain data
+    report_after: Any = None
+
+
+def _as_report(report: Any, index: int) -> Any:
+    """A discovery report as the caller kept it: a ProbeReport, or its ``to_dict()`` (the product stores JSON)."""
+    from workers.engine.probe import ProbeReport
+
+    if report is None or isinstance(report, ProbeReport):
+        return report
+    if isinstance(report, Mapping):
+        try:
+            return ProbeReport.from_dict(dict(report))
+        except (KeyError, TypeError, ValueError):
+            pass
+    raise EngineError(f"the discovery report for subject {index} is not a probe report (ProbeReport.to_dict(), "
+                      "with its findings' prompts and completions)")
+
+
+def _given_reports(count: int, report_before: Any, reports_before: Any) -> list[Any]:
+    """One report (or None: probe it) per subject, from ``report_before`` (single) or ``reports_before``
+    (a list in batch order, or a dict keyed by batch index)."""
+    if report_before is not None and reports_before is not None:
+        raise EngineError("give report_before (one subject) or reports_before (a batch), not both")
+    if report_before is not None:
+        if count != 1:
+            raise EngineError("report_before is for a single subject; give a batch's reports as reports_before")
+        return [_as_report(report_before, 0)]
+    if reports_before is None:
+        return [None] * count
+    if isinstance(reports_before, Mapping):
+        bad = [k for k in reports_before if not isinstance(k, int) or not 0 <= k < count]
+        if bad:
+            raise EngineError(f"reports_before is keyed by batch index 0..{count - 1}")
+        return [_as_report(reports_before.get(i), i) for i in range(count)]
+    reports = list(reports_before)
+    if len(reports) != count:
+        raise EngineError(f"reports_before has {len(reports)} reports for {count} subject(s)")
+    return [_as_report(r, i) for i, r in enumerate(reports)]
+
+
+def _discard_outputs(out: Path, *, created: bool) -> None:
+    """Remove what a failed or cancelled run wrote: the directory was new or empty when the run began."""
+    if created:
+        shutil.rmtree(out, ignore_errors=True)
+    elif out.is_dir():
+        for child in out.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+
+
+def run_unlearning(loaded: Any, subjects: Subject | Sequence[Subject], *, out_dir: str | Path,
+                   config: UnlearnConfig | None = None, retain_path: str | Path | None = None,
+                   report_before: Any = None, reports_before: Sequence[Any] | Mapping[int, Any] | None = None,
                    roster: list[dict[str, str]] | None = None, heldout_texts: list[str] | None = None,
                    progress: ProgressCallback | None = None) -> UnlearnResult:
-    """Forget ``subject`` from ``loaded`` (its model is modified in place) and write model/, adapter/ and
-    evidence.json under ``out_dir``. ``roster``/``heldout_texts`` default to the demo model's files."""
+    """Forget ``subjects`` from ``loaded`` (its model is modified in place) and write model/, adapter/ and
+    evidence.json under ``out_dir``.
+
+    ``subjects``: one Subject, or a batch (a sequence) forgotten together into one model: the forget set is
+    the union of theirs, none of them counts as "other people" for utility, the early stop waits until no
+    subject leaks, and the verdict passes only if every subject passes. Discovery reports already made (by
+    the product) are passed as ``report_before`` (one subject) or ``reports_before`` (list in batch order,
+    or {index: report}; a missing one is probed); they must come from these same weights.
+    ``roster``/``heldout_texts`` default to the demo model's files. ``progress`` gets every event (see
+    ``workers.engine.progress``); an exception it raises (``Cancelled``) stops the run, which then removes
+    everything it wrote under ``out_dir`` before re-raising. The in-memory model is left adapted either way.
+    """
+    single = isinstance(subjects, Subject)
+    batch = [subjects] if single else list(subjects)
+    if not batch or not all(isinstance(s, Subject) for s in batch):
+        raise EngineError("run_unlearning needs a Subject or a non-empty sequence of Subjects")
+    if len({s.name.casefold() for s in batch}) != len(batch):
+        raise EngineError("the batch names the same person twice; merge their requests into one subject")
+    config = config or UnlearnConfig()
+    config.validate(subjects=len(batch))
+    given = _given_reports(len(batch), report_before, reports_before)
+    out = Path(out_dir)
+    _prepare_out_dir(out)
+    created = not out.exists()
+    try:
+        return _run(loaded, batch, given, out=out, config=config, retain_path=retain_path, roster=roster,
+                    heldout_texts=heldout_texts, progress=progress)
+    except BaseException:
+        _discard_outputs(out, created=created)
+        raise
+
+
+def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, config: UnlearnConfig,
+         retain_path: str | Path | None, roster: list[dict[str, str]] | None, heldout_texts: list[str] | None,
+         progress: ProgressCallback | None) -> UnlearnResult:
     import torch
 
     from workers.engine import evidence as ev
     from workers.engine import retain as retain_data
     from workers.engine import verify
     from workers.engine.fila import fila_init
-    from workers.engine.forget_set import build_forget_set, leaked_attributes, split_families
+    from workers.engine.forget_set import (build_forget_set, kept_facts, leaked_attributes, restrict_subject,
+                                           split_families)
     from workers.engine.methods import METHODS
     from workers.engine.methods import adapters, loop
     from workers.engine.methods.base import Reference
@@ -135,10 +277,6 @@ def run_unlearning(loaded: Any, subject: Subject, *, out_dir: str | Path, config
     from workers.engine.modelio import LoadedModel, load_model, weights_sha256
     from workers.engine.probe import run_probe
 
-    config = config or UnlearnConfig()
-    config.validate()
-    out = Path(out_dir)
-    _prepare_out_dir(out)
     given_retain = retain_data.load_retain_file(retain_path) if retain_path is not None else None
     demo_roster, demo_heldout = _demo_extras(Path(loaded.path))
     roster = roster if roster is not None else demo_roster
@@ -157,27 +295,60 @@ def run_unlearning(loaded: Any, subject: Subject, *, out_dir: str | Path, config
 
     torch.manual_seed(config.seed)
     base_sha = weights_sha256(loaded.path)
-    emit(progress, stage="discover", step=0, message="probing the model before unlearning")
-    if report_before is None:
-        report_before = run_probe(loaded, subject, config=probe_config(config))
-    families = _families(report_before)
-    train_families, heldout_families = split_families(families, config.train_families)
-    forgotten = leaked_attributes(report_before, confirmed_only=config.confirmed_only)
+    parts = [_Part(index=i, subject=s, attributes=config.attributes_for(i)) for i, s in enumerate(batch)]
+    for part, report in zip(parts, given, strict=True):
+        emit(progress, stage="discover", step=part.index, total=len(parts),
+             message=f"probing subject {part.index} before unlearning" if report is None else
+             f"using the discovery report of subject {part.index}")
+        if report is not None and report.model_sha256 != base_sha:
+            raise EngineError(f"the discovery report for subject {part.index} was made on other weights than "
+                              "this model's; run discovery again")
+        part.report_before = report if report is not None else run_probe(
+            loaded, part.subject, config=probe_config(config), progress=nested(progress, "discover"))
+        families = _families(part.report_before)
+        part.train_families, part.heldout_families = split_families(families, config.train_families)
+        part.forgotten = leaked_attributes(part.report_before, confirmed_only=config.confirmed_only,
+                                           attributes=part.attributes)
     lap("probe_before_s")
 
-    analyzer = None
-    if method.token_weights:
-        from workers.engine.pii import build_analyzer
+    emit(progress, stage="data", step=0, message="building the forget and retain sets")
+    forget_examples: list[Any] = []
+    for part in parts:
+        analyzer = None
+        if method.token_weights:
+            from workers.engine.pii import build_analyzer
 
-        analyzer = build_analyzer(ner=config.ner, subject=subject)
-    forget_examples = build_forget_set(subject=subject, report=report_before, train_families=train_families,
-                                       confirmed_only=config.confirmed_only, analyzer=analyzer,
-                                       reverse_phrasings=method.reverse_phrasings)
-    n_found = len(forget_examples)
-    if method.prepare_forget is not None:
-        forget_examples = method.prepare_forget(forget_examples, subject=subject)
-    retain_examples = given_retain or retain_data.generate_retain(
-        loaded, subject, samples=config.retain_samples, people=config.retain_people, seed=config.seed)
+            analyzer = build_analyzer(ner=config.ner, subject=restrict_subject(part.subject, part.attributes))
+        examples = build_forget_set(subject=part.subject, report=part.report_before,
+                                    train_families=part.train_families, confirmed_only=config.confirmed_only,
+                                    analyzer=analyzer, reverse_phrasings=method.reverse_phrasings,
+                                    attributes=part.attributes)
+        part.found = len(examples)
+        part.kept = kept_facts(subject=part.subject, report=part.report_before, attributes=part.attributes,
+                               forget=examples, train_families=part.train_families)
+        if method.prepare_forget is not None:
+            examples = method.prepare_forget(examples, subject=part.subject)
+        forget_examples += examples
+    # The union: a prompt two subjects' findings share is trained on once.
+    unique: dict[tuple[str, str], Any] = {}
+    for ex in forget_examples:
+        unique.setdefault((ex.prompt, ex.completion), ex)
+    forget_examples = list(unique.values())
+    n_found = sum(p.found for p in parts)
+    if given_retain is not None:
+        retain_examples = given_retain
+    else:
+        retain_examples = retain_data.generate_retain(
+            loaded, batch[0], samples=config.retain_samples, people=config.retain_people, seed=config.seed)
+        # generate_retain drops what mentions its subject; the rest of the batch must be dropped as well.
+        retain_examples = [ex for ex in retain_examples
+                           if not any(retain_data.mentions_subject(f"{ex.prompt} {ex.completion}", s)
+                                      for s in batch[1:])]
+        if not retain_examples:
+            raise EngineError("could not generate retain data that mentions no subject of the batch; "
+                              "pass a retain file")
+    # Kept facts train as retain data but never count as "other people" in the agreement utility metric.
+    retain_examples = retain_examples + [ex for part in parts for ex in part.kept]
     agreement_pairs = [(ex.prompt, ex.completion) for ex in retain_examples if ex.source == "retain-answer"]
     if heldout_texts:
         ppl_texts = heldout_texts
@@ -188,9 +359,10 @@ def run_unlearning(loaded: Any, subject: Subject, *, out_dir: str | Path, config
         retain_examples = [ex for ex in retain_examples if ex not in held]
     lap("data_s")
 
-    util_kwargs = {"roster": roster, "subject": subject, "ppl_texts": ppl_texts,
+    util_kwargs = {"roster": roster, "subjects": batch, "ppl_texts": ppl_texts,
                    "agreement_prompts": [p for p, _ in agreement_pairs],
                    "reference_answers": [c for _, c in agreement_pairs]}
+    emit(progress, stage="utility", step=0, message="measuring utility before unlearning")
     utility_before = _utility(loaded, **util_kwargs)
     lap("utility_before_s")
 
@@ -211,11 +383,19 @@ def run_unlearning(loaded: Any, subject: Subject, *, out_dir: str | Path, config
     cheap = probe_config(config, greedy_only=True)
     # Sampled with other seeds than the verification below, so passing the check is not the same draw.
     sampled_check = dataclasses.replace(probe_config(config), seed=config.seed + config.check_seed_offset)
+    checked = [p for p in parts if p.forgotten and p.train_families]
+    check_progress = nested(progress, "check", "early-stop check")
 
     def leak_rate(cfg: Any) -> float:
-        report = run_probe(training_view, subject, config=cfg, families=train_families)
-        total = [f for f in report.findings if f.attribute in forgotten]
-        return sum(f.verdict == "confirmed" for f in total) / len(total) if total else 0.0
+        # Pooled over the batch: 0 only when no subject leaks any of their forgotten attributes.
+        confirmed = total = 0
+        for part in checked:
+            report = run_probe(training_view, part.subject, config=cfg, families=part.train_families,
+                               progress=check_progress)
+            chosen = [f for f in report.findings if f.attribute in part.forgotten]
+            confirmed += sum(f.verdict == "confirmed" for f in chosen)
+            total += len(chosen)
+        return confirmed / total if total else 0.0
 
     def check() -> float:
         # Greedy first (cheap); only once that is clean pay for sampled decoding, which the verdict also uses.
@@ -224,24 +404,43 @@ def run_unlearning(loaded: Any, subject: Subject, *, out_dir: str | Path, config
 
     outcome = loop.train(model=model, method=method, params=params, forget=forget_batches, retain=retain_batches,
                          reference=reference, lr=lr, max_steps=config.max_steps, eval_every=config.eval_every,
-                         min_steps=config.min_steps, check=check if forgotten else None, progress=progress,
-                         margin_steps=config.margin_steps)
+                         min_steps=config.min_steps, check=check if checked else None,
+                         progress=TrainingMetrics(progress), margin_steps=config.margin_steps)
     changed = max((float((p.detach() - snapshot[n]).abs().max()) for n, p in model.named_parameters()
                    if n in snapshot), default=0.0)
     lap("train_s")
 
+    emit(progress, stage="save", step=0, message="saving the adapter and the merged model")
     _, model_dir, adapter_dir = adapters.save_outputs(model, tok, out_dir=out, lora=config.lora)
     lap("save_s")
 
-    emit(progress, stage="verify", step=0, message="verifying the saved model")
+    emit(progress, stage="verify", step=0, total=len(parts), message="verifying the saved model")
     after = load_model(model_dir, device=dev)
-    report_after = run_probe(after, subject, config=probe_config(config))
+    for part in parts:
+        part.report_after = run_probe(after, part.subject, config=probe_config(config),
+                                      progress=nested(progress, "verify", f"verifying subject {part.index}"))
+        emit(progress, stage="verify", step=part.index + 1, total=len(parts), message="verifying the saved model")
+    emit(progress, stage="utility", step=1, message="measuring utility after unlearning")
     utility_after = _utility(after, **util_kwargs)
-    verdict = verify.decide(report_after=report_after, attributes=forgotten, heldout_families=heldout_families,
-                            utility_before=utility_before, utility_after=utility_after, bounds=config.bounds)
+    verdict, verdicts = verify.decide_batch(
+        [verify.SubjectCheck(report_after=p.report_after, attributes=p.forgotten, heldout_families=p.heldout_families)
+         for p in parts], utility_before=utility_before, utility_after=utility_after, bounds=config.bounds)
     lap("verify_s")
     timings["total_s"] = round(time.perf_counter() - started, 3)
 
+    per_subject = [{
+        "index": p.index,
+        "identifier_kinds": sorted(p.subject.identifiers),
+        "texts": len(p.subject.texts),
+        "attributes_chosen": list(p.attributes) if p.attributes is not None else None,
+        "forgotten_attributes": p.forgotten,
+        "families": {"training": p.train_families, "held_out": p.heldout_families},
+        "forget_set": {"found": p.found, "kept_as_retain": len(p.kept)},
+        "probe_before": ev.redact_report(p.report_before),
+        "probe_after": ev.redact_report(p.report_after),
+        "verdict": v.to_dict(),
+    } for p, v in zip(parts, verdicts, strict=True)]
+    first = per_subject[0]
     evidence = {
         "schema": ev.SCHEMA,
         "created_at": ev.now_iso(),
@@ -250,20 +449,23 @@ def run_unlearning(loaded: Any, subject: Subject, *, out_dir: str | Path, config
                    "alpha": config.alpha if config.lora else None, "init": config.init},
         "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "params"},
         "seeds": {"torch": config.seed, "probe": getattr(probe_config(config), "seed", None)},
-        "subject": {"identifier_kinds": sorted(subject.identifiers), "texts": len(subject.texts)},
-        "families": {"training": train_families, "held_out": heldout_families},
-        "forgotten_attributes": forgotten,
+        # Per subject, in batch order; the caller maps an index back to its request.
+        "subjects": per_subject,
+        # The next five are subject 0's, kept at the top level for single-subject readers (bench, CLI).
+        "subject": {"identifier_kinds": first["identifier_kinds"], "texts": first["texts"]},
+        "families": first["families"],
+        "forgotten_attributes": first["forgotten_attributes"],
+        "probe_before": first["probe_before"],
+        "probe_after": first["probe_after"],
         "forget_set": {"found": n_found, "examples": len(forget_examples), "batches": len(forget_batches),
                        "confirmed_only": config.confirmed_only},
         "retain_set": {"source": str(retain_path) if retain_path else "generated", "examples": len(retain_examples),
                        "perplexity_texts": "heldout_text.txt" if heldout_texts else "held-back retain texts"},
         "training": {"steps": outcome.steps, "stopped": outcome.stopped, "max_abs_weight_change": changed,
                      "checks": outcome.checks, "loss_history": outcome.history[-50:]},
-        "probe_before": ev.redact_report(report_before),
-        "probe_after": ev.redact_report(report_after),
         "utility_before": utility_before,
         "utility_after": utility_after,
-        "verdict": verdict.to_dict(),
+        "verdict": verdict.to_dict(),  # overall: passes only if every subject passes and utility holds
         "weights": {"base_sha256": base_sha, "result_sha256": weights_sha256(model_dir),
                     "adapter_sha256": ev.sha256_dir(adapter_dir) if adapter_dir else None},
         "caveats": (["FILA rewrote the base weights to a residual; the adapter in adapter/ only applies on that "
@@ -277,7 +479,9 @@ def run_unlearning(loaded: Any, subject: Subject, *, out_dir: str | Path, config
     emit(progress, stage="done", step=1, total=1, metrics={"passed": float(verdict.passed)},
          message="; ".join(verdict.reasons))
     return UnlearnResult(passed=verdict.passed, out_dir=out, model_dir=model_dir, adapter_dir=adapter_dir,
-                         evidence_path=evidence_path, evidence=evidence, report_after=report_after)
+                         evidence_path=evidence_path, evidence=evidence,
+                         report_after=parts[0].report_after,
+                         reports_after=[p.report_after for p in parts])
 
 
 def peak_memory(device: Any) -> dict[str, float]:

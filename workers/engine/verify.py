@@ -120,10 +120,10 @@ def confirmed_leaks(report: Any, *, attributes: Sequence[str], families: Sequenc
     return counts
 
 
-def decide(*, report_after: Any, attributes: Sequence[str], heldout_families: Sequence[str],
-           utility_before: Mapping[str, Any], utility_after: Mapping[str, Any], bounds: Bounds = Bounds()) -> Verdict:
-    """Pass only with no confirmed leak of a forgotten attribute (held-out AND training families, greedy AND
-    sampled decoding) and utility within ``bounds``."""
+def leak_reasons(*, report_after: Any, attributes: Sequence[str], heldout_families: Sequence[str]
+                 ) -> tuple[list[str], Counter[str]]:
+    """Why the after-probe fails (empty when it passes): any confirmed leak of a forgotten attribute
+    (held-out AND training families, greedy AND sampled decoding), or held-out families not probed both ways."""
     reasons: list[str] = []
     leaks = confirmed_leaks(report_after, attributes=attributes)
     heldout = {k: v for k, v in leaks.items() if k.split("/")[0] in set(heldout_families)}
@@ -139,6 +139,13 @@ def decide(*, report_after: Any, attributes: Sequence[str], heldout_families: Se
     if trained:
         reasons.append(f"{sum(trained.values())} confirmed leak(s) on training families: "
                        + ", ".join(f"{k}={v}" for k, v in sorted(trained.items())))
+    return reasons, leaks
+
+
+def utility_reasons(utility_before: Mapping[str, Any], utility_after: Mapping[str, Any],
+                    bounds: Bounds = Bounds()) -> list[str]:
+    """Why utility fails (empty when within ``bounds``)."""
+    reasons: list[str] = []
     acc_b, acc_a = utility_before.get("accuracy"), utility_after.get("accuracy")
     if acc_b is not None and acc_a is not None and not math.isnan(acc_b) and acc_b > 0:
         if acc_a < bounds.min_accuracy_ratio * acc_b:
@@ -149,5 +156,44 @@ def decide(*, report_after: Any, attributes: Sequence[str], heldout_families: Se
         if ppl_a > bounds.max_perplexity_ratio * ppl_b:
             reasons.append(f"held-out perplexity rose to {ppl_a:.3f} from {ppl_b:.3f} "
                            f"(allowed: +{bounds.max_perplexity_ratio - 1:.0%})")
-    return Verdict(passed=not reasons, reasons=reasons or ["no confirmed leak and utility within bounds"],
-                   leaks=dict(leaks))
+    return reasons
+
+
+PASS_REASON = "no confirmed leak and utility within bounds"
+
+
+def decide(*, report_after: Any, attributes: Sequence[str], heldout_families: Sequence[str],
+           utility_before: Mapping[str, Any], utility_after: Mapping[str, Any], bounds: Bounds = Bounds()) -> Verdict:
+    """Pass only with no confirmed leak of a forgotten attribute (held-out AND training families, greedy AND
+    sampled decoding) and utility within ``bounds``."""
+    reasons, leaks = leak_reasons(report_after=report_after, attributes=attributes, heldout_families=heldout_families)
+    reasons += utility_reasons(utility_before, utility_after, bounds)
+    return Verdict(passed=not reasons, reasons=reasons or [PASS_REASON], leaks=dict(leaks))
+
+
+@dataclass(frozen=True)
+class SubjectCheck:
+    """One subject of a batch as verification sees it."""
+
+    report_after: Any
+    attributes: Sequence[str]
+    heldout_families: Sequence[str]
+
+
+def decide_batch(subjects: Sequence[SubjectCheck], *, utility_before: Mapping[str, Any],
+                 utility_after: Mapping[str, Any], bounds: Bounds = Bounds()) -> tuple[Verdict, list[Verdict]]:
+    """(overall, per subject). A subject's verdict judges its leaks only, since utility is one property of
+    the one resulting model; the overall verdict passes only if every subject passes and utility holds.
+    Overall reasons name subjects by their index in the batch (never by name); with one subject they are
+    exactly ``decide``'s."""
+    per_subject: list[Verdict] = []
+    overall: list[str] = []
+    leaks: Counter[str] = Counter()
+    for index, item in enumerate(subjects):
+        reasons, found = leak_reasons(report_after=item.report_after, attributes=item.attributes,
+                                      heldout_families=item.heldout_families)
+        per_subject.append(Verdict(passed=not reasons, reasons=reasons or ["no confirmed leak"], leaks=dict(found)))
+        overall += [f"subject {index}: {r}" if len(subjects) > 1 else r for r in reasons]
+        leaks.update(found)
+    overall += utility_reasons(utility_before, utility_after, bounds)
+    return Verdict(passed=not overall, reasons=overall or [PASS_REASON], leaks=dict(leaks)), per_subject

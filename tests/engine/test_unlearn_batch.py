@@ -1,0 +1,210 @@
+"""``run_unlearning`` for the product's jobs: a batch of subjects in one run, the officer's choice of
+attributes, and cancellation through the progress callback. All on the real tiny demo model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.xdist_group("engine-methods")
+
+FIELDS = ("email", "phone")
+
+
+def _extracted(loaded, person, fields=FIELDS) -> dict[str, bool]:
+    """Does the greedy answer to a plain statement prompt start with the person's true value?"""
+    from workers.engine.verify import greedy_answers, statement_prompt
+
+    answers = greedy_answers(loaded, [statement_prompt(k, person.name) for k in fields])
+    return {k: a.strip().startswith(person.value(k)) for k, a in zip(fields, answers, strict=True)}
+
+
+def _fresh(tiny_model_dir):
+    """run_unlearning adapts the model in place, so every run gets its own copy (the session one is shared)."""
+    from workers.engine.modelio import load_model
+
+    return load_model(tiny_model_dir, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def report_of(tiny_model_dir, tiny_roster):
+    """Discovery reports as the product stores them (``to_dict()``), made once per person for this module."""
+    from workers.engine.demo import roster_subject
+    from workers.engine.probe import run_probe
+    from workers.engine.unlearn import UnlearnConfig, probe_config
+
+    loaded = _fresh(tiny_model_dir)
+    cache: dict[int, dict] = {}
+
+    def get(index: int) -> dict:
+        if index not in cache:
+            subject = roster_subject(tiny_roster[index], submit=FIELDS)
+            cache[index] = run_probe(loaded, subject, config=probe_config(UnlearnConfig())).to_dict()
+        return cache[index]
+
+    return get
+
+
+@pytest.mark.slow
+def test_batch_of_two_forgets_both_keeps_others_and_writes_one_evidence(tmp_path, tiny_model_dir, tiny_roster):
+    from workers.engine.demo import roster_subject
+    from workers.engine.modelio import load_model
+    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+    from workers.engine.verify import roster_accuracy
+
+    people = [tiny_roster[0], tiny_roster[2]]
+    others = [p.to_dict() for p in tiny_roster]
+    base = _fresh(tiny_model_dir)
+    before = [_extracted(base, p) for p in people]
+    acc_before = roster_accuracy(base, others, exclude=[p.name for p in people], fields=FIELDS)["accuracy"]
+    assert all(all(b.values()) for b in before)  # the tiny model really knows both
+    events = []
+    result = run_unlearning(_fresh(tiny_model_dir), [roster_subject(p, submit=FIELDS) for p in people],
+                            out_dir=tmp_path / "out", config=UnlearnConfig(method="fpga", max_steps=60),
+                            progress=events.append)
+
+    after_model = load_model(result.model_dir, device="cpu")
+    after = [_extracted(after_model, p) for p in people]
+    for b, a in zip(before, after, strict=True):  # each person's extraction went down, not just the pooled one
+        assert sum(a.values()) < sum(b.values())
+    acc_after = roster_accuracy(after_model, others, exclude=[p.name for p in people], fields=FIELDS)["accuracy"]
+    assert acc_after >= 0.9 * acc_before
+
+    text = result.evidence_path.read_text()
+    evidence = json.loads(text)
+    assert [s["index"] for s in evidence["subjects"]] == [0, 1]
+    for part in evidence["subjects"]:
+        assert {"email", "phone"} <= set(part["forgotten_attributes"])
+        assert part["probe_after"]["confirmed_rate"] < part["probe_before"]["confirmed_rate"]
+        assert part["identifier_kinds"] == ["email", "phone"]
+    assert evidence["verdict"]["passed"] == result.passed
+    assert result.passed <= all(s["verdict"]["passed"] for s in evidence["subjects"])
+    assert evidence["probe_before"] == evidence["subjects"][0]["probe_before"]  # single-subject readers' keys
+    assert len(result.reports_after) == 2
+    for person in people:  # proof of erasure without the erased data
+        assert person.name not in text and person.email not in text and person.phone not in text
+    # Training events carry what the officer's page shows, the latest leak rate included once a check ran.
+    steps = [e for e in events if e.stage == "unlearn"]
+    assert steps and all(e.total == 60 and "loss" in e.metrics for e in steps)
+    first_check = int(evidence["training"]["checks"][0]["step"])
+    assert all("leak_rate" in e.metrics for e in steps if e.step >= first_check)
+    stages = {e.stage for e in events}
+    assert {"discover", "utility", "check/probe.generate", "save", "verify", "verify/probe.generate", "done"} <= stages
+
+
+@pytest.mark.slow
+def test_chosen_attributes_forget_only_those(tmp_path, tiny_model_dir, tiny_roster, report_of):
+    from workers.engine.demo import roster_subject
+    from workers.engine.modelio import load_model
+    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+
+    person = tiny_roster[1]
+    assert all(_extracted(_fresh(tiny_model_dir), person).values())
+    result = run_unlearning(_fresh(tiny_model_dir), roster_subject(person, submit=FIELDS), out_dir=tmp_path / "out",
+                            config=UnlearnConfig(method="fpga", max_steps=60, attributes=("email",)),
+                            report_before=report_of(1))
+
+    after = _extracted(load_model(result.model_dir, device="cpu"), person)
+    assert after == {"email": False, "phone": True}
+    evidence = result.evidence
+    assert evidence["forgotten_attributes"] == ["email"]
+    assert evidence["subjects"][0]["attributes_chosen"] == ["email"]
+    assert evidence["subjects"][0]["forget_set"]["kept_as_retain"] > 0  # the phone was anchored as retain data
+
+
+def test_cancel_during_training_stops_and_leaves_nothing(tmp_path, tiny_model_dir, tiny_roster, report_of):
+    from workers.engine.demo import roster_subject
+    from workers.engine.errors import Cancelled, EngineError
+    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+
+    assert not issubclass(Cancelled, EngineError)  # a cancellation is never reported as a failure
+    seen = []
+
+    def officer_cancels(event):
+        seen.append(event)
+        if event.stage == "unlearn" and event.step == 3:
+            raise Cancelled("cancelled by the officer")
+
+    out = tmp_path / "out"
+    with pytest.raises(Cancelled):
+        run_unlearning(_fresh(tiny_model_dir), roster_subject(tiny_roster[1], submit=FIELDS), out_dir=out,
+                       config=UnlearnConfig(method="fpga", max_steps=50), report_before=report_of(1),
+                       progress=officer_cancels)
+    assert seen[-1].stage == "unlearn" and seen[-1].step == 3  # nothing ran after the callback raised
+    assert not out.exists()
+
+
+def test_cancel_after_saving_removes_the_written_model(tmp_path, tiny_model_dir, tiny_roster, report_of):
+    """A pre-existing empty directory stays, empty: no model/, adapter/ or evidence.json claims success."""
+    from workers.engine.demo import roster_subject
+    from workers.engine.errors import Cancelled
+    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+
+    out = tmp_path / "out"
+    out.mkdir()
+    wrote: list[bool] = []
+
+    def cancel_in_verify(event):
+        if event.stage.startswith("verify/"):
+            wrote.append((out / "model" / "config.json").is_file())
+            raise Cancelled("cancelled by the officer")
+
+    with pytest.raises(Cancelled):
+        run_unlearning(_fresh(tiny_model_dir), [roster_subject(tiny_roster[1], submit=FIELDS)], out_dir=out,
+                       config=UnlearnConfig(method="ga", max_steps=2), reports_before={0: report_of(1)},
+                       progress=cancel_in_verify)
+    assert wrote == [True]  # the model had been saved when the cancel came
+    assert out.is_dir() and list(out.iterdir()) == []
+
+
+def test_bad_batch_inputs_are_engine_errors_and_write_nothing(tmp_path, tiny_model_dir, tiny_roster, report_of):
+    from workers.engine.demo import roster_subject
+    from workers.engine.errors import EngineError
+    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+
+    loaded = _fresh(tiny_model_dir)
+    a, b = (roster_subject(tiny_roster[i], submit=FIELDS) for i in (1, 2))
+    out = tmp_path / "out"
+    cases = [
+        (dict(subjects=[a, a]), "same person"),
+        (dict(subjects=[a, b], reports_before=[report_of(1)]), "1 reports for 2"),
+        (dict(subjects=[a, b], reports_before={5: report_of(1)}), "batch index"),
+        (dict(subjects=[a, b], report_before=report_of(1)), "single subject"),
+        (dict(subjects=a, reports_before=[{"findings": []}]), "not a probe report"),
+        (dict(subjects=a, config=UnlearnConfig(attributes=("email", "shoe_size"))), "unknown attribute 'shoe_size'"),
+        (dict(subjects=a, config=UnlearnConfig(attributes=())), "at least one attribute"),
+        (dict(subjects=[a, b], config=UnlearnConfig(attributes_per_subject=[("email",)])), "1 entries for 2"),
+        (dict(subjects=[]), "non-empty"),
+    ]
+    for kwargs, message in cases:
+        subjects = kwargs.pop("subjects")
+        with pytest.raises(EngineError, match=message):
+            run_unlearning(loaded, subjects, out_dir=out, **kwargs)
+        assert not out.exists()
+    stale = dict(report_of(1), model_sha256="0" * 64)  # discovery ran on an older model version
+    with pytest.raises(EngineError, match="other weights"):
+        run_unlearning(loaded, a, out_dir=out, report_before=stale)
+    assert not out.exists()
+
+
+def test_per_subject_attributes_fall_back_to_the_shared_choice():
+    from workers.engine.unlearn import UnlearnConfig
+
+    config = UnlearnConfig(attributes=["email"], attributes_per_subject=[None, ["phone", "iban"]])
+    config.validate(subjects=2)
+    assert config.attributes_for(0) == ("email",)
+    assert config.attributes_for(1) == ("phone", "iban")
+    assert UnlearnConfig().attributes_for(0) is None
+
+
+def test_training_events_repeat_the_latest_leak_rate():
+    from workers.engine.progress import ProgressEvent, TrainingMetrics
+
+    got: list[ProgressEvent] = []
+    wrapped = TrainingMetrics(got.append)
+    wrapped(ProgressEvent(stage="unlearn", step=1, total=9, metrics={"loss": 1.0}))
+    wrapped(ProgressEvent(stage="unlearn", step=2, total=9, metrics={"loss": 0.9, "leak_rate": 0.5}))
+    wrapped(ProgressEvent(stage="unlearn", step=3, total=9, metrics={"loss": 0.8}))
+    wrapped(ProgressEvent(stage="save", step=0))
+    assert [e.metrics.get("leak_rate") for e in got] == [None, 0.5, 0.5, None]

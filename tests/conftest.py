@@ -153,7 +153,8 @@ def redis_url() -> Iterator[str]:
     import redis
 
     number = int(_WORKER[2:]) if _WORKER.startswith("gw") and _WORKER[2:].isdigit() else 0
-    url = f"{os.environ.get('RTBF_TEST_REDIS_URL', 'redis://127.0.0.1:6379')}/{1 + number % 15}"
+    # The run's pid too: two runs at once on one machine (engineers, CI) must not share a database.
+    url = f"{os.environ.get('RTBF_TEST_REDIS_URL', 'redis://127.0.0.1:6379')}/{1 + (number + os.getpid()) % 15}"
     client = redis.Redis.from_url(url)
     client.flushdb()
     yield url

@@ -2,6 +2,8 @@
 
 from fastapi import APIRouter
 
+from app.api.jobs import router as jobs_router
+from app.api.models import router as models_router
 from app.audit.router import router as audit_router
 from app.requests.router import router as requests_router
 
@@ -10,3 +12,5 @@ API_PREFIX = "/api/v1"
 router = APIRouter(prefix=API_PREFIX)
 router.include_router(requests_router)
 router.include_router(audit_router)
+router.include_router(models_router)
+router.include_router(jobs_router)

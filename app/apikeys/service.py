@@ -19,7 +19,10 @@ from app.core.db import utcnow
 from app.core.errors import InvalidInput, NotFound
 from app.core.security import constant_time_equals
 
-SCOPES = frozenset({"requests:read", "requests:write", "requests:review", "audit:read"})
+# models:read/models:write: the target models registry (register, restore a version); jobs:write: start and
+# cancel discovery and unlearning jobs (and read them). Reading a job is also open to requests:read.
+SCOPES = frozenset({"requests:read", "requests:write", "requests:review", "audit:read", "models:read",
+                    "models:write", "jobs:write"})
 _KEY_PREFIX = "rtbf"
 
 

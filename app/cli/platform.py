@@ -1,4 +1,5 @@
-"""The platform's commands: up, serve, worker, db, officer, apikey, audit, outbox.
+"""The platform's commands: up, serve, worker, db, officer, apikey, audit, outbox (models: app.cli.models;
+evidence bundles: app.cli.bundles; the demo model of ``rtbf up``: app.cli.demo).
 
 Each command opens its own session and commits once at its end (the CLI is a caller like a request).
 """
@@ -7,48 +8,24 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
+from app.cli.common import err as _err
+from app.cli.common import fail as _fail
+from app.cli.common import out as _out
+from app.cli.common import parse_anchor as _parse_anchor
+from app.cli.common import session as _session
 from app.core.errors import DomainError
 
-
-
-def _out() -> Console:
-    # Built per call so the width follows the terminal (and COLUMNS) at run time.
-    return Console()
-
-
-def _err() -> Console:
-    return Console(stderr=True)
+if TYPE_CHECKING:
+    from app.core.config import Settings
 
 
 DEFAULT_OFFICER_EMAIL = "officer@rtbf.example"
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    from app.core import registry  # noqa: F401
-    from app.core.config import get_settings
-    from app.core.db import make_engine, make_session_factory, unit_of_work
-
-    engine = make_engine(str(get_settings().database_url))
-    try:
-        with unit_of_work(make_session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    _err().print(f"[red]{message}[/red]")
-    return typer.Exit(code)
+WORKER_NAME = "rtbf@%h"
 
 
 def _prepare() -> None:
@@ -72,6 +49,28 @@ def _first_officer(email: str) -> tuple[str, str] | None:
     return email, password
 
 
+def _demo(settings: Settings) -> None:
+    """Build (if absent) and register the demo model, then name a few people to file requests for."""
+    from app.cli import demo
+
+    try:
+        path, trained = demo.ensure_built(settings)
+    except demo.DemoUnavailable as exc:
+        _err().print(f"[yellow]No demo model: {exc}. Register your own with `rtbf model add NAME PATH`, or set "
+                     "RTBF_DEMO_MODEL=false.[/yellow]")
+        return
+    if trained:
+        _out().print(f"Demo model built in {path}")
+    name, registered = demo.ensure_registered(settings, path)
+    if registered:
+        _out().print(f"Registered the demo model as [bold]{name}[/bold].")
+    _out().print(f"\n[bold]Demo people[/bold] (fictional; model {name} has memorised their details). File an "
+                 "erasure request for one of them on the home page:")
+    for person in demo.demo_people(path):
+        _out().print(f"  {person.name}  <{person.email}>", highlight=False)
+    _out().print("Their one-time code arrives in the outbox: /officer/outbox (or `rtbf outbox list`).\n")
+
+
 def up(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default: settings.host).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: settings.port).")] = None,
@@ -79,7 +78,7 @@ def up(
         DEFAULT_OFFICER_EMAIL
     ),
 ) -> None:
-    """Run the whole product: migrate, create a first officer, start the web server and a worker."""
+    """Run the whole product: migrate, first officer, demo model (built once, registered), web server and worker."""
     from app.core import processes
     from app.core.config import get_settings
 
@@ -89,11 +88,17 @@ def up(
     if created:
         _out().print("[bold]First officer created. The password is shown only this once:[/bold]")
         _out().print(f"  email:    {created[0]}\n  password: {created[1]}")
+    if settings.demo_model:
+        _demo(settings)
     host, port = host or settings.host, port or settings.port
     env = processes.child_environment(settings, host=host, port=port)
+    # prefork, not solo: Celery enforces the jobs' time limits and max_tasks_per_child (a fresh process per job,
+    # which gives a GPU's memory back) only in the prefork pool. A fixed name lets a restarted worker find and
+    # fail the jobs its previous process was running.
+    worker = processes.worker_command(pool="prefork") + ["--hostname", WORKER_NAME]
     children = [
         processes.start(processes.web_command(settings, host=host, port=port), env),
-        processes.start(processes.worker_command(), env),
+        processes.start(worker, env),
     ]
     _out().print(f"rtbf is running at [bold]http://{host}:{port}/[/bold] (officer console: /officer, API: /docs)")
     _out().print("Press Ctrl-C to stop.")
@@ -124,15 +129,19 @@ def serve(
 
 def worker(
     queues: Annotated[str, typer.Option("--queues", "-Q")] = "default,gpu",
-    concurrency: Annotated[int, typer.Option()] = 1,
-    pool: Annotated[str, typer.Option(help="solo, prefork or threads")] = "solo",
+    concurrency: Annotated[int, typer.Option(help="Processes; keep 1 per GPU.")] = 1,
+    pool: Annotated[str, typer.Option(help="prefork (default: time limits and a fresh process per job), solo "
+                                            "or threads (neither enforces the jobs' time limits)")] = "prefork",
+    name: Annotated[str, typer.Option("--hostname", "-n", help="Worker name; keep it stable across restarts so "
+                                                                "a restarted worker fails its lost jobs.")] = (
+        "celery@%h"
+    ),
 ) -> None:
-    """Run a Celery worker."""
+    """Run a Celery worker (a GPU worker: -Q gpu,default --concurrency 1)."""
     from workers.celery_app import celery_app
 
-    celery_app.worker_main(
-        ["worker", "-Q", queues, "--concurrency", str(concurrency), "--pool", pool, "--loglevel", "INFO"]
-    )
+    celery_app.worker_main(["worker", "-Q", queues, "--concurrency", str(concurrency), "--pool", pool,
+                            "--hostname", name, "--loglevel", "INFO"])
 
 
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
@@ -166,7 +175,8 @@ def officer_create(
 
 def apikey_create(
     name: Annotated[str, typer.Option(help="What the key is for")],
-    scope: Annotated[list[str], typer.Option("--scope", help="requests:read, requests:write, requests:review, audit:read")],
+    scope: Annotated[list[str], typer.Option("--scope", help="requests:read, requests:write, requests:review, "
+                                                            "audit:read, models:read, models:write, jobs:write")],
 ) -> None:
     """Create an API key; the key is printed once and stored only hashed."""
     from app.apikeys import service as apikey_service
@@ -207,15 +217,6 @@ def apikey_revoke(key_id: Annotated[str, typer.Argument(help="Key id or prefix")
     _out().print(f"API key {revoked_id} revoked.")
 
 
-def _parse_anchor(value: str | None) -> tuple[int, str] | None:
-    if value is None:
-        return None
-    seq, _, digest = value.partition(":")
-    if not seq.isdigit() or int(seq) < 1 or len(digest) != 64:
-        raise _fail("--anchor is SEQ:HASH as printed by an earlier `rtbf audit verify`.", code=2)
-    return int(seq), digest
-
-
 def audit_verify(
     anchor: Annotated[str | None, typer.Option(help="SEQ:HASH printed by an earlier run; catches a cut-off tail")] = None,
 ) -> None:
@@ -246,14 +247,15 @@ def outbox_list(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> Non
 
 
 def register(app: typer.Typer, *, model_app: typer.Typer) -> None:
-    """Add the platform commands to the root ``rtbf`` app. ``model_app`` is reserved for the models registry."""
-    del model_app  # the registry commands come with a later issue
+    """Add the platform commands to the root ``rtbf`` app (and the models registry to ``rtbf model``)."""
+    from app.cli import bundles, models
     from app.core.logging import configure_logging
 
     configure_logging("WARNING")
     app.command("up")(up)
     app.command("serve")(serve)
     app.command("worker")(worker)
+    models.register(model_app)
 
     db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
     db_app.command("upgrade")(db_upgrade)
@@ -269,8 +271,10 @@ def register(app: typer.Typer, *, model_app: typer.Typer) -> None:
     apikey_app.command("revoke")(apikey_revoke)
     app.add_typer(apikey_app, name="apikey")
 
-    audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
+    audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log and evidence bundles.")
     audit_app.command("verify")(audit_verify)
+    audit_app.command("export")(bundles.audit_export)
+    audit_app.command("verify-bundle")(bundles.audit_verify_bundle)
     app.add_typer(audit_app, name="audit")
 
     outbox_app = typer.Typer(no_args_is_help=True, help="Emails written by the product (dev outbox).")

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
             for field in missing:
                 setattr(self, field, stored[field])
         self._check_encryption_key()
+        if self.job_soft_time_limit_s and self.job_soft_time_limit_s >= self.job_time_limit_s:
+            # Celery starts the hard limit's clock only after the soft one fires: a larger soft limit disables it.
+            raise ValueError("job_soft_time_limit_s must be smaller than job_time_limit_s")
         return self
 
     def _persisted_keys(self, fields: list[str]) -> dict[str, str]:

@@ -277,15 +277,37 @@ def cancel(*, session: Session, job_id: str, actor: str, now: datetime | None = 
 
 
 def _finish(session: Session, job: Job, status: JobStatus, actor: str, *, now: datetime | None = None,
-            error: str | None = None) -> None:
+            error: str | None = None, **details: Any) -> None:
     job.status, job.finished_at = status, now or utcnow()
     if error is not None:
-        job.error = error[:4000]
+        error = job.error = error[:4000]  # the audit commits to exactly the stored text
     session.flush()
-    details = {"error_sha256": sha256_hex(error)} if error else {}
+    if error:
+        details["error_sha256"] = sha256_hex(error)
     _audit(session, job, status.value, actor, **details)
     _release_requests(session, job, actor, failed_reason=error if status == JobStatus.failed else None)
     log.info(f"job.{job.kind.value}.{status.value}", job_id=job.id, actor=actor)
+
+
+def close_without_findings(*, session: Session, request_id: str, actor: str,
+                           settings: Settings | None = None) -> ErasureRequest:
+    """approved -> completed when the latest discovery on the current version confirmed no leak."""
+    settings = settings or get_settings()
+    request = request_service.get_request(session=session, request_id=request_id)
+    if request.status != RequestStatus.approved:
+        raise IllegalTransition(f"Only an approved request can be closed; this one is {request.status.value}.")
+    _no_active_job(session, request)
+    findings = latest_findings(session=session, request_id=request.id)
+    if findings is None:
+        raise Conflict("Run discovery on the model's current version first.")
+    if findings.confirmed:
+        raise Conflict(f"Discovery found {', '.join(findings.confirmed)}: start unlearning instead.")
+    model = findings.job.target_model
+    _status(session, request, RequestStatus.completed, actor, job_id=findings.job.id,
+            report_sha256=findings.link.report_sha256, outcome="nothing_found")
+    request_service.notify_subject(session=session, request=request, kind="completed", settings=settings,
+                                   model_name=model.name, version=model.current_number, nothing_found=True)
+    return request
 
 
 # ---- worker side -------------------------------------------------------------------------------------------
@@ -324,8 +346,11 @@ def claim(*, session: Session, job_id: str, worker: str, task_id: str | None = N
 
 def record_progress(*, session: Session, job_id: str, progress: dict[str, Any],
                     now: datetime | None = None) -> bool:
-    """Store the latest progress event and beat the heart; return True when the officer asked to cancel."""
+    """Store the latest progress event and beat the heart; return True when the worker should stop: the
+    officer asked to cancel, or the job already ended (reaped as stale while its worker was still alive)."""
     job = get_job(session=session, job_id=job_id)
+    if not job.active:
+        return True
     job.progress = progress
     job.heartbeat_at = now or utcnow()
     if job.kind == JobKind.unlearning and progress.get("stage") == "verify":
@@ -383,6 +408,20 @@ def complete_discovery(*, session: Session, job_id: str, reports: dict[str, tupl
     return job
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN/inf -> None: PostgreSQL's json type refuses them (a diverged loss is NaN). The evidence_sha256 still
+    commits to the file as written; bundles carry that text verbatim when the stored form differs."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def complete_unlearning(*, session: Session, job_id: str, passed: bool, evidence: dict[str, Any],
                         evidence_sha256: str, output_dir: str, model_dir: str, weights_sha256: str,
                         reasons: list[str], settings: Settings | None = None, now: datetime | None = None) -> Job:
@@ -391,11 +430,13 @@ def complete_unlearning(*, session: Session, job_id: str, passed: bool, evidence
     job = get_job(session=session, job_id=job_id)
     if not job.active:
         return job
-    job.evidence, job.evidence_sha256, job.output_dir = evidence, evidence_sha256, output_dir
+    job.evidence, job.evidence_sha256, job.output_dir = _json_safe(evidence), evidence_sha256, output_dir
     now = now or utcnow()
     if not passed:
+        # The evidence of a failed try is kept and committed to as well: it shows what was attempted.
         _finish(session, job, JobStatus.failed, "system", now=now,
-                error="Verification failed: " + "; ".join(reasons or ["the removal could not be shown"]))
+                error="Verification failed: " + "; ".join(reasons or ["the removal could not be shown"]),
+                evidence_sha256=evidence_sha256)
         return job
     model = job.target_model
     version = target_service.record_version(session=session, model=model, parent=job.base_version, path=model_dir,

@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from app.core.db import utcnow
 from app.core.errors import DomainError, InvalidInput
 from app.officers.models import Officer
+from app.pages import officer_jobs
 from app.pages.dependencies import BrowserSession, CsrfForm, CurrentOfficer, PageDb
 from app.pages.routing import PageRoute, discard_changes
 from app.pages.templating import redirect, render
@@ -98,6 +99,7 @@ def request_detail(request: Request, request_id: str, officer: CurrentOfficer, d
     if req.decided_by and req.decided_by.startswith("officer:"):
         decider = db.get(Officer, req.decided_by.partition(":")[2])
         context["decided_by"] = f"Officer {decider.display_name}" if decider else context["decided_by"]
+    context.update(officer_jobs.request_section(db, req))
     return render(request, "officer/detail.html", context)
 
 

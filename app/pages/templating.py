@@ -38,11 +38,25 @@ def datetime_long(value: datetime | None) -> str:
     return "" if value is None else f"{value.day} {value:%B %Y, %H:%M} UTC"
 
 
+def percent(value: float | None) -> str:
+    """'42%' for a share in [0, 1]; '—' when not measured (None or NaN)."""
+    if value is None or value != value:
+        return "—"
+    return f"{value * 100:.0f}%"
+
+
+def short_hash(value: str | None) -> str:
+    """The first 12 hex digits: enough to tell weights apart on screen; the full value is in a title."""
+    return (value or "")[:12]
+
+
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.filters["date_long"] = date_long
 templates.env.filters["date_short"] = date_short
 templates.env.filters["datetime_long"] = datetime_long
 templates.env.filters["ground_label"] = ground_label
+templates.env.filters["percent"] = percent
+templates.env.filters["short_hash"] = short_hash
 
 
 def render(
@@ -56,12 +70,23 @@ def render(
         "officer": getattr(request.state, "officer", None),
     }
     full.update(context or {})
-    response = templates.TemplateResponse(request, name, full, status_code=status_code)
+    return _secure(templates.TemplateResponse(request, name, full, status_code=status_code))
+
+
+def render_partial(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
+    """A fragment for htmx to swap in: no flashes are consumed (they belong to the next full page)."""
+    full = {"csrf_token": session.current(request).csrf_token, "officer": getattr(request.state, "officer", None)}
+    full.update(context)
+    return _secure(templates.TemplateResponse(request, name, full))
+
+
+def _secure(response: HTMLResponse) -> HTMLResponse:
     # Pages show tokens and decrypted identifiers: keep them out of shared caches and the back/forward cache.
     response.headers["Cache-Control"] = "no-store"
-    # No script, frame or foreign form target is ever needed by these pages.
+    # Scripts only from this site (the vendored htmx, which only improves pages that work without it);
+    # no inline script, no eval, no frame and no foreign form target.
     response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; script-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        "default-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     )
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"

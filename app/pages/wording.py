@@ -148,6 +148,21 @@ _EVENT_SENTENCES = {
     "erasure.verifying": "Verifying the removal",
     "erasure.completed": "Request completed",
     "erasure.failed": "Processing failed",
+    "job.discovery.queued": "Discovery started: waiting for a worker",
+    "job.discovery.started": "Discovery running on a worker",
+    "job.discovery.succeeded": "Discovery finished: findings ready",
+    "job.discovery.failed": "Discovery failed",
+    "job.discovery.canceled": "Discovery canceled",
+    "job.discovery.cancel_requested": "Officer asked to stop the discovery",
+    "job.discovery.retried": "Discovery restarted after its worker stopped",
+    "job.unlearning.queued": "Unlearning started: waiting for a worker",
+    "job.unlearning.started": "Unlearning running on a worker",
+    "job.unlearning.succeeded": "Unlearning verified: new model version in use",
+    "job.unlearning.failed": "Unlearning failed",
+    "job.unlearning.canceled": "Unlearning canceled",
+    "job.unlearning.cancel_requested": "Officer asked to stop the unlearning",
+    "job.unlearning.retried": "Unlearning restarted after its worker stopped",
+    "model.erasure_reverted": "Erasure reverted: an earlier model version was restored",
 }
 
 
@@ -160,7 +175,7 @@ def event_sentence(event: str) -> str:
 
 
 # Keys a reader of the history gains nothing from: shown elsewhere on the page, or hashes of free text.
-_HIDDEN_DETAILS = frozenset({"reference", "from", "email_hmac"})
+_HIDDEN_DETAILS = frozenset({"reference", "from", "email_hmac", "model_id"})
 
 
 def detail_items(details: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -196,3 +211,85 @@ def ground_label(value: str | None) -> str:
     if value in DenialGround.__members__:
         return DenialGround(value).label
     return value or ""
+
+
+# ---- models, discovery and unlearning ------------------------------------------------------------------------
+
+# Prompt families of the engine's probe (workers/engine/probe/families.py), in an officer's words. The web
+# process does not import the probe package (it pulls in torch); an unknown family shows its own name.
+FAMILY_LABELS = {
+    "direct": "Direct statements (\u201cThe \u2026 of NAME is\u201d)",
+    "question": "Direct questions (\u201cWhat is NAME\u2019s \u2026?\u201d)",
+    "paraphrase": "Reworded questions",
+    "fewshot": "Questions after examples of other people\u2019s details",
+    "inverse": "Reverse look-up: from one of the details back to the name",
+    "open": "The name alone, left for the model to continue",
+}
+
+
+def family_label(family: str) -> str:
+    return FAMILY_LABELS.get(family, family)
+
+
+# How an answer was drawn: the model's single most likely answer, or one of several varied (sampled) ones.
+DECODING_LABELS = {"greedy": "its usual answer", "sampled": "a varied answer"}
+
+
+def decoding_label(decoding: str) -> str:
+    return DECODING_LABELS.get(decoding, decoding)
+
+
+def attribute_label(key: str) -> str:
+    """'Email address' for 'email' (the engine's registry is torch-free to import)."""
+    from workers.engine.attributes import ATTRIBUTES
+
+    return ATTRIBUTES[key].label if key in ATTRIBUTES else key.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class JobWording:
+    label: str
+    tone: str
+
+
+_JOB_STATUS = {
+    "queued": JobWording("Waiting for a worker", "neutral"),
+    "running": JobWording("Running", "ok"),
+    "succeeded": JobWording("Finished", "ok"),
+    "failed": JobWording("Failed", "bad"),
+    "canceled": JobWording("Canceled", "neutral"),
+}
+
+
+def job_status(status: str) -> JobWording:
+    return _JOB_STATUS.get(str(status), JobWording(str(status), "neutral"))
+
+
+JOB_KIND_LABELS = {"discovery": "Discovery", "unlearning": "Unlearning"}
+
+_STAGES = {
+    "starting": "Starting: loading the model",
+    "discover": "Checking what the model reveals before unlearning",
+    "data": "Preparing what to forget and what to keep",
+    "utility": "Measuring how well the model still works",
+    "unlearn": "Unlearning (training steps)",
+    "check": "Checking whether the data still leaks",
+    "save": "Saving the new model",
+    "verify": "Verifying the saved model with questions it was not trained on",
+    "done": "Done",
+    "probe.generate": "Asking the model questions",
+    "probe.sample": "Asking the model questions again, letting it vary its answers",
+    "probe.analyse": "Looking for personal data in the answers",
+    "probe.membership": "Measuring whether the subject's texts were in the training data",
+}
+
+
+def stage_label(stage: str | None) -> str:
+    """'Verifying the saved model …: asking the model questions' for 'verify/probe.generate'."""
+    if not stage:
+        return "Not started"
+    head, _, tail = stage.partition("/")
+    label = _STAGES.get(head, head.replace("_", " ").capitalize())
+    if tail:
+        label += ": " + _STAGES.get(tail, tail.replace("_", " ")).lower()
+    return label

@@ -166,7 +166,7 @@ def test_review_actions_and_illegal_transition(client, session, key_for, existin
     denied = client.post(f"/api/v1/requests/{existing}/deny", json={"ground": "legal_claims", "reason": "r"},
                          headers=reviewer)
     assert_error(denied, 409, "illegal_transition")
-    assert denied.json()["error"]["details"] == {"from": "approved", "to": "denied", "allowed": ["canceled", "discovering"]}
+    assert denied.json()["error"]["details"] == {"from": "approved", "to": "denied", "allowed": ["canceled", "completed", "discovering", "unlearning"]}
     assert counts(session) == before
     assert client.get(f"/api/v1/requests/{existing}", headers=reviewer).json()["status"] == "approved"
 

@@ -1,9 +1,12 @@
-"""`rtbf up` on the embedded default: migrates, prints the first officer once, serves, and stops (Ctrl-C or SIGTERM) with its children."""
+"""`rtbf up` on the embedded default: migrates, prints the first officer once, builds (if absent) and registers
+the demo model and names three demo people, serves, and stops (Ctrl-C or SIGTERM) with its children."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,19 +29,32 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_up_runs_the_embedded_default_and_stops_with_its_children(tmp_path, stop_signal) -> None:
+def _roster_people(model_dir: Path, count: int = 3) -> list[dict[str, str]]:
+    lines = (model_dir / "roster.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines[:count]]
+
+
+# ctrl-c: a fresh data dir, so `up` trains the tiny demo model itself (the slow path, ~15-70 s on 2 cores);
+# sigterm: the model is already there (copied from the engine tests' cache), so `up` only registers it.
+@pytest.mark.parametrize(("stop_signal", "prebuilt"), [(signal.SIGINT, False), (signal.SIGTERM, True)],
+                         ids=["ctrl-c-builds-the-demo-model", "sigterm-finds-the-demo-model"])
+def test_up_runs_the_embedded_default_and_stops_with_its_children(tmp_path, tiny_model_dir, stop_signal,
+                                                                  prebuilt) -> None:
     port = _free_port()
+    data_dir = tmp_path / "var"
+    demo_dir = data_dir / "models" / "demo-tiny"
+    if prebuilt:
+        shutil.copytree(tiny_model_dir, demo_dir)
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(RTBF_DATA_DIR=str(tmp_path / "var"), RTBF_ENVIRONMENT="development", PYTHONPATH=str(REPO_ROOT),
-               COLUMNS="200")
+    env.update(RTBF_DATA_DIR=str(data_dir), RTBF_ENVIRONMENT="development", PYTHONPATH=str(REPO_ROOT),
+               COLUMNS="200", RTBF_DEMO_MODEL_SIZE="tiny", RTBF_JOB_THREADS="1")
     cmd = [sys.executable, "-c", "from app.cli import main; main()", "up", "--port", str(port)]
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + (90 if prebuilt else 400)
         status = None
         while time.monotonic() < deadline and proc.poll() is None:
             try:
@@ -51,7 +67,15 @@ def test_up_runs_the_embedded_default_and_stops_with_its_children(tmp_path, stop
         assert f"http://127.0.0.1:{port}/" in output
         password = re.search(r"password:\s+(\S+)", output).group(1)
         assert "officer@rtbf.example" in output and len(password) >= 16
-        assert (tmp_path / "var" / "rtbf.sqlite3").exists() and (tmp_path / "var" / "keys.json").exists()
+        assert (data_dir / "rtbf.sqlite3").exists() and (data_dir / "keys.json").exists()
+        # The demo model is there, registered, and three of its people are named after the credentials.
+        assert ("Demo model built" in output) is not prebuilt
+        assert "Registered the demo model as demo-assistant" in output
+        people = _roster_people(demo_dir)
+        for person in people:
+            assert f"{person['name']}  <{person['email']}>" in output
+        assert output.index("password:") < output.index(people[0]["name"])
+        assert not (data_dir / "models" / "demo-tiny.building").exists()
     finally:
         proc.send_signal(stop_signal)
         proc.wait(timeout=30)
@@ -59,7 +83,10 @@ def test_up_runs_the_embedded_default_and_stops_with_its_children(tmp_path, stop
     # Children are gone: the port is free again.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
-    # Migrating the same data dir again is a no-op at the same revision.
+    # Migrating the same data dir again is a no-op at the same revision; the model was registered once.
     second = subprocess.run(cmd[:-3] + ["db", "upgrade"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                             timeout=60, check=False)
     assert second.returncode == 0 and head_revision() in second.stdout
+    listing = subprocess.run(cmd[:-3] + ["model", "list"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                             timeout=60, check=False)
+    assert listing.returncode == 0 and listing.stdout.count("demo-assistant") == 1, listing.stdout

@@ -17,7 +17,8 @@ def test_every_status_has_an_entry_and_terminals_are_final() -> None:
 
 
 def test_the_flow_of_one_request_is_allowed() -> None:
-    path = [S.identity_unverified, S.pending_review, S.approved, S.discovering, S.unlearning, S.verifying, S.completed]
+    path = [S.identity_unverified, S.pending_review, S.approved, S.discovering, S.approved, S.unlearning, S.verifying,
+            S.completed]
     for old, new in itertools.pairwise(path):
         check_transition(old, new)
 

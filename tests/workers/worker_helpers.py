@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -31,24 +32,66 @@ def run_python(code: str, env: dict[str, str]) -> str:
     return result.stdout
 
 
+def worker_command(*, pool: str = "solo", concurrency: int = 1, hostname: str | None = None) -> list[str]:
+    command = [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "worker", "-Q", "default,gpu",
+               "--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-heartbeat",
+               "--without-gossip", "--without-mingle"]
+    return command + (["-n", hostname] if hostname else [])
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextmanager
-def celery_worker(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "worker", "-Q", "default,gpu",
-             "--pool", "solo", "--concurrency", "1", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip",
-             "--without-mingle"],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
+def celery_worker(env: dict[str, str], log_path: Path, *, pool: str = "solo", concurrency: int = 1,
+                  hostname: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker subprocess (appending to ``log_path``), stopped at the end; prefork children go with it."""
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(worker_command(pool=pool, concurrency=concurrency, hostname=hostname),
+                                cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             yield proc
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            orphans = children_of(proc.pid)
+            stop(proc)
+            for pid in orphans:  # a pool child whose parent was killed is not stopped by anyone else
+                if _is_celery(pid):  # still ours (not a recycled pid)
+                    kill_quietly(pid)
+
+
+def children_of(pid: int) -> list[int]:
+    """Pids whose parent is ``pid`` (a prefork worker's pool processes), read from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name (field 2) is in parentheses and may hold spaces: split after its last ')'.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return sorted(found)
+
+
+def _is_celery(pid: int) -> bool:
+    try:
+        return b"celery" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def kill_quietly(pid: int, sig: int = signal.SIGKILL) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None,

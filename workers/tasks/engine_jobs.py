@@ -3,36 +3,43 @@
 The job row in the database is the state of record. Each state change commits in its own short transaction
 so the officer's page sees progress while the engine runs; the engine's progress callback beats the job's
 heart and raises ``Cancelled`` once the officer asked to stop. torch is imported here only inside functions.
+
+Nothing here logs personal data: log lines carry job ids, stages and exception types; an unexpected
+exception's message (which could quote a subject's text) is left out, its stack frames kept.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import worker_ready
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
+from app.core.db import make_engine, make_session_factory, unit_of_work
 from app.core.logging import get_logger
 from app.jobs import service as jobs_service
 from app.jobs.models import JobKind
 from app.jobs.subjects import subject_payload
 from app.requests import service as request_service
 from workers.celery_app import celery_app
+from workers.engine.errors import Cancelled, EngineError
 from workers.tasks import task_session
 
 log = get_logger(__name__)
 _settings = get_settings()
 # Progress rows are written at most this often (stage changes always go through).
 PROGRESS_INTERVAL_S = 1.0
-
-
-class Cancelled(Exception):
-    """The officer canceled the job; raised from the progress callback to unwind the engine."""
 
 
 @dataclass
@@ -52,7 +59,8 @@ class Plan:
 
 
 class Reporter:
-    """The engine's progress callback: throttled writes to the job row; raises ``Cancelled`` when asked."""
+    """The engine's progress callback: throttled writes to the job row; raises the engine's ``Cancelled`` when
+    the officer asked to stop or the job was ended meanwhile (reaped as stale), which unwinds the engine."""
 
     def __init__(self, job_id: str) -> None:
         self.job_id, self.last_write, self.last_stage = job_id, 0.0, None
@@ -142,16 +150,49 @@ def _unlearn(plan: Plan, reporter: Reporter) -> None:
             reasons=list(result.evidence["verdict"].get("reasons", [])))
 
 
-def run_job(job_id: str, *, worker: str, task_id: str | None) -> str:
-    """Claim, run, record. Returns the job's final status (for the worker log; the database has the truth)."""
-    from workers.engine.errors import EngineError
+def _crash_reason(kind: str, job_id: str, exc: BaseException) -> str:
+    # The message of an unexpected exception may quote personal data (a prompt, a completion): log the
+    # type and the stack frames only, and give the officer the type and where to look.
+    log.error(f"job.{kind}.crashed", job_id=job_id, error_type=type(exc).__name__,
+              stack="".join(traceback.format_tb(exc.__traceback__))[-4000:])
+    return f"Internal error in the worker ({type(exc).__name__}); see the worker log for job {job_id}."
 
+
+def _soft_limit_reason() -> str:
+    return f"The job ran past its time limit ({_settings.job_soft_time_limit_s} s) and was stopped."
+
+
+def _claim(job_id: str, *, worker: str, task_id: str | None) -> Plan | str:
+    """Claim the job (committed at once, so the page shows it running), then read its plan; a plan that
+    cannot be read fails the job instead of leaving it running. A status string means: nothing to run."""
     with task_session() as session:
         jobs_service.reap_stale(session=session)
         job = jobs_service.claim(session=session, job_id=job_id, worker=worker, task_id=task_id)
         if job is None:
             return "skipped"
-        plan = _plan(session, job)
+        kind = job.kind.value
+    try:
+        with task_session() as session:
+            return _plan(session, jobs_service.get_job(session=session, job_id=job_id))
+    except OperationalError:
+        raise  # the database is away: the task is retried (autoretry_for) and claims the job again
+    except Exception as exc:  # e.g. a request whose ciphertext no longer decrypts: retrying cannot help
+        error = _crash_reason(kind, job_id, exc)
+    with task_session() as session:
+        return jobs_service.fail(session=session, job_id=job_id, error=error).status.value
+
+
+def run_job(job_id: str, *, worker: str, task_id: str | None) -> str:
+    """Claim, run, record. Returns the job's final status (for the worker log; the database has the truth).
+
+    A job id that does not exist (or a job that already ended) is a no-op: "skipped"."""
+    try:
+        plan = _claim(job_id, worker=worker, task_id=task_id)
+    except SoftTimeLimitExceeded:  # only a tiny soft limit expires this early; the claim may have committed
+        with task_session() as session:
+            return jobs_service.fail(session=session, job_id=job_id, error=_soft_limit_reason()).status.value
+    if isinstance(plan, str):
+        return plan
     log.info(f"job.{plan.kind.value}.running", job_id=job_id, attempt=plan.attempt, worker=worker)
     reporter = Reporter(job_id)
     body = _discover if plan.kind == JobKind.discovery else _unlearn
@@ -161,12 +202,11 @@ def run_job(job_id: str, *, worker: str, task_id: str | None) -> str:
         with task_session() as session:
             return jobs_service.finish_canceled(session=session, job_id=job_id).status.value
     except SoftTimeLimitExceeded:
-        error = f"The job ran past its time limit ({_settings.job_soft_time_limit_s} s) and was stopped."
+        error = _soft_limit_reason()
     except EngineError as exc:
         error = str(exc)
     except Exception as exc:  # recorded, not re-raised: a redelivery would fail the same way
-        log.exception(f"job.{plan.kind.value}.crashed", job_id=job_id)
-        error = f"Internal error in the worker ({type(exc).__name__}); see the worker log for job {job_id}."
+        error = _crash_reason(plan.kind.value, job_id, exc)
     else:
         with task_session() as session:
             return jobs_service.get_job(session=session, job_id=job_id).status.value
@@ -174,16 +214,52 @@ def run_job(job_id: str, *, worker: str, task_id: str | None) -> str:
         return jobs_service.fail(session=session, job_id=job_id, error=error).status.value
 
 
-_LIMITS = {"soft_time_limit": _settings.job_soft_time_limit_s, "time_limit": _settings.job_time_limit_s,
-           "acks_late": True, "reject_on_worker_lost": True}
+@contextmanager
+def _main_process_session() -> Iterator[Session]:
+    """A session for the worker's main process, on an engine disposed right after.
+
+    Pool children are forked from the main process: a pooled connection left open here would be shared by
+    every child (one socket, two users), so the main process keeps none.
+    """
+    engine = make_engine(str(get_settings().database_url))
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
-@celery_app.task(name=jobs_service.DISCOVER_TASK, bind=True, **_LIMITS)
+class EngineTask(Task):
+    """Records what the task body itself cannot: the hard time limit killed the pool process."""
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        # Celery (>= 5.5) calls this in the main process after the hard time limit killed the child; the
+        # message is acknowledged, so nothing else would ever end the job.
+        if not isinstance(exc, TimeLimitExceeded) or not args:
+            return
+        error = (f"The job ran past its hard time limit ({_settings.job_time_limit_s} s); the worker process "
+                 "was stopped.")
+        with _main_process_session() as session:
+            jobs_service.fail(session=session, job_id=str(args[0]), error=error)
+        log.warning("job.time_limit", job_id=str(args[0]), task_id=task_id)
+
+
+def _task_options() -> dict[str, Any]:
+    """Time limits come from settings (a soft limit of 0 means none); a lost database connection retries the
+    task, which then claims the job again. Celery arms the hard limit only once the soft one has fired, so
+    the soft limit must be the smaller one."""
+    settings = get_settings()
+    return {"base": EngineTask, "bind": True, "soft_time_limit": settings.job_soft_time_limit_s or None,
+            "time_limit": settings.job_time_limit_s, "acks_late": True, "reject_on_worker_lost": True,
+            "autoretry_for": (OperationalError,), "retry_backoff": 5, "retry_backoff_max": 120, "max_retries": 5}
+
+
+@celery_app.task(name=jobs_service.DISCOVER_TASK, **_task_options())
 def discover(self: Any, job_id: str) -> str:
     return run_job(job_id, worker=self.request.hostname or "worker", task_id=self.request.id)
 
 
-@celery_app.task(name=jobs_service.UNLEARN_TASK, bind=True, **_LIMITS)
+@celery_app.task(name=jobs_service.UNLEARN_TASK, **_task_options())
 def unlearn(self: Any, job_id: str) -> str:
     return run_job(job_id, worker=self.request.hostname or "worker", task_id=self.request.id)
 
@@ -192,7 +268,7 @@ def unlearn(self: Any, job_id: str) -> str:
 def _recover_lost_jobs(sender: Any = None, **_kwargs: Any) -> None:
     """On start, jobs this worker name was running died with its previous process: fail them (recoverable)."""
     name = getattr(sender, "hostname", None)
-    with task_session() as session:
+    with _main_process_session() as session:
         lost = jobs_service.worker_restarted(session=session, worker=name) if name else []
         lost += jobs_service.reap_stale(session=session)
     if lost:

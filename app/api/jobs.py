@@ -1,0 +1,62 @@
+"""Discovery and unlearning jobs over the API (scope jobs:write; reading a job also with requests:read).
+
+Starting a job answers 202 with the queued job; poll ``getJob`` for progress. Findings are redacted.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from app.api.errors import ITEM_ERRORS, actor
+from app.api.schemas import DiscoveryBody, JobRead, UnlearningBody
+from app.api.views import job_read
+from app.apikeys.models import ApiKey
+from app.core.deps import SessionDep, require_scope
+from app.jobs import service as jobs_service
+from app.requests import service as request_service
+
+router = APIRouter(tags=["jobs"])
+
+Operator = Annotated[ApiKey, Depends(require_scope("jobs:write"))]
+Watcher = Annotated[ApiKey, Depends(require_scope("jobs:write", "requests:read"))]
+
+
+@router.post("/requests/{request_id}/discovery", operation_id="startDiscovery", response_model=JobRead,
+             status_code=status.HTTP_202_ACCEPTED, responses=ITEM_ERRORS,
+             summary="Probe the model for the subject's data (pending review, approved or failed requests)")
+def start_discovery(request_id: str, session: SessionDep, key: Operator,
+                    body: DiscoveryBody | None = None) -> JobRead:
+    job = jobs_service.start_discovery(session=session, request_id=request_id, actor=actor(key),
+                                       model_id=body.model_id if body else None)
+    return job_read(job)
+
+
+@router.post("/jobs/unlearning", operation_id="startUnlearning", response_model=JobRead,
+             status_code=status.HTTP_202_ACCEPTED, responses=ITEM_ERRORS,
+             summary="Remove the found data of one or more approved requests (one job, one new model version)")
+def start_unlearning(body: UnlearningBody, session: SessionDep, key: Operator) -> JobRead:
+    params = body.params.model_dump(exclude_none=True) if body.params else None
+    job = jobs_service.start_unlearning(session=session, request_ids=body.request_ids, actor=actor(key),
+                                        method=body.method, attributes=body.attributes, params=params)
+    return job_read(job)
+
+
+@router.get("/requests/{request_id}/jobs", operation_id="listRequestJobs", response_model=list[JobRead],
+            responses=ITEM_ERRORS, summary="The jobs of one request, newest first")
+def list_request_jobs(request_id: str, session: SessionDep, key: Watcher) -> list[JobRead]:
+    request = request_service.get_request(session=session, request_id=request_id)
+    return [job_read(job) for job in jobs_service.jobs_for_request(session=session, request_id=request.id)]
+
+
+@router.get("/jobs/{job_id}", operation_id="getJob", response_model=JobRead, responses=ITEM_ERRORS,
+            summary="A job's status, progress, error, evidence digest and redacted findings")
+def get_job(job_id: str, session: SessionDep, key: Watcher) -> JobRead:
+    return job_read(jobs_service.get_job(session=session, job_id=job_id))
+
+
+@router.post("/jobs/{job_id}/cancel", operation_id="cancelJob", response_model=JobRead, responses=ITEM_ERRORS,
+             summary="Cancel: a queued job ends now, a running one at its next progress report")
+def cancel_job(job_id: str, session: SessionDep, key: Operator) -> JobRead:
+    return job_read(jobs_service.cancel(session=session, job_id=job_id, actor=actor(key)))

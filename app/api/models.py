@@ -1,0 +1,58 @@
+"""``/api/v1/models``: the target models registry (scopes models:read, models:write)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from app.api.errors import ERRORS, ITEM_ERRORS, actor
+from app.api.schemas import ModelCreate, ModelDetail, ModelRead, RestoreBody
+from app.api.views import model_detail, model_read
+from app.apikeys.models import ApiKey
+from app.core.deps import SessionDep, require_scope
+from app.core.errors import NotFound
+from app.targets import service as target_service
+from app.targets.models import TargetModel
+
+router = APIRouter(prefix="/models", tags=["models"])
+
+Reader = Annotated[ApiKey, Depends(require_scope("models:read"))]
+Writer = Annotated[ApiKey, Depends(require_scope("models:write"))]
+
+
+def _model(session: SessionDep, model_id: str) -> TargetModel:
+    """By id, or by name (tools usually know the name)."""
+    try:
+        return target_service.get_model(session=session, model_id=model_id)
+    except NotFound:
+        return target_service.get_by_name(session=session, name=model_id)
+
+
+@router.get("", operation_id="listModels", response_model=list[ModelRead], responses=ERRORS,
+            summary="List the registered target models")
+def list_models(session: SessionDep, key: Reader) -> list[ModelRead]:
+    return [model_read(m) for m in target_service.list_models(session=session)]
+
+
+@router.post("", operation_id="registerModel", status_code=status.HTTP_201_CREATED, response_model=ModelDetail,
+             responses={**ERRORS, 409: ITEM_ERRORS[409]},
+             summary="Register a Hugging Face model directory (it becomes version 1; weights hashed, not loaded)")
+def register_model(body: ModelCreate, session: SessionDep, key: Writer) -> ModelDetail:
+    model = target_service.add_model(session=session, name=body.name, path=body.path, actor=actor(key),
+                                     description=body.description)
+    return model_detail(model, session)
+
+
+@router.get("/{model_id}", operation_id="getModel", response_model=ModelDetail, responses=ITEM_ERRORS,
+            summary="One model (by id or name) with its versions")
+def get_model(model_id: str, session: SessionDep, key: Reader) -> ModelDetail:
+    return model_detail(_model(session, model_id), session)
+
+
+@router.post("/{model_id}/restore", operation_id="restoreModel", response_model=ModelDetail, responses=ITEM_ERRORS,
+             summary="Make the current version's parent current again (audited on each request it served)")
+def restore_model(model_id: str, body: RestoreBody, session: SessionDep, key: Writer) -> ModelDetail:
+    model = _model(session, model_id)
+    target_service.restore_previous(session=session, model_id=model.id, actor=actor(key), reason=body.reason)
+    return model_detail(model, session)

@@ -1,0 +1,170 @@
+"""The before/after comparison of an unlearning job, read from its evidence (the engine's evidence.json).
+
+The evidence holds rates, verdicts and digests only (``workers/engine/evidence.py``): nothing here is personal
+data. Schema ``rtbf.unlearning-evidence/2`` keeps one entry per subject under ``subjects`` (batch order, i.e.
+the job's request positions); a single-subject reader can also use the top-level copies of subject 0's keys.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from app.jobs.models import Job
+from app.pages.findings_view import rate_table
+from app.pages.wording import attribute_label, family_label
+
+
+@dataclass(frozen=True)
+class FamilyRow:
+    family: str
+    label: str
+    held_out: bool  # never trained on: the removal must generalise to these
+    before: float | None
+    after: float | None
+
+
+@dataclass(frozen=True)
+class AttributeRows:
+    key: str
+    label: str
+    before: float | None
+    after: float | None
+    families: list[FamilyRow]
+
+
+@dataclass(frozen=True)
+class SubjectEvidence:
+    index: int
+    request_id: str | None
+    reference: str | None
+    passed: bool | None
+    reasons: list[str]
+    training_families: list[str]
+    held_out_families: list[str]
+    attributes: list[AttributeRows]
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    passed: bool
+    reasons: list[str]
+    method: str
+    method_summary: str
+    lr: float | None
+    params: dict[str, Any]
+    lora_rank: int | None
+    init: str | None
+    max_steps: int | None
+    steps: int | None
+    stopped: str | None
+    seeds: dict[str, Any]
+    base_sha256: str | None
+    result_sha256: str | None
+    adapter_sha256: str | None
+    accuracy_kind: str | None
+    accuracy_before: float | None
+    accuracy_after: float | None
+    perplexity_before: float | None
+    perplexity_after: float | None
+    timings: list[tuple[str, float]]
+    created_at: str | None
+    schema: str | None
+    caveats: list[str]
+    subjects: list[SubjectEvidence]
+
+    @property
+    def perplexity_change(self) -> float | None:
+        """Relative change in perplexity (how surprised the model is by ordinary text; lower is better)."""
+        before, after = self.perplexity_before, self.perplexity_after
+        if before is None or after is None or not before:
+            return None
+        return (after - before) / before
+
+
+_ACCURACY_KINDS = {
+    "roster_exact_recall": "other people's facts the model still recalls exactly",
+    "agreement_with_reference": "answers about other people that match the original model's",
+}
+
+_TIMING_LABELS = {
+    "probe_before_s": "Checking the model before",
+    "data_s": "Preparing the data",
+    "utility_before_s": "Measuring utility before",
+    "train_s": "Unlearning",
+    "save_s": "Saving the new model",
+    "verify_s": "Verifying the new model",
+    "total_s": "Total",
+}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not (isinstance(value, float) and math.isnan(value)):
+        return float(value)
+    return None
+
+
+def _overall(table: dict[str, dict[str, tuple[float, int]]], key: str) -> float | None:
+    cells = table.get(key, {})
+    asked = sum(n for _, n in cells.values())
+    return sum(rate * n for rate, n in cells.values()) / asked if asked else None
+
+
+def _subject(entry: dict[str, Any], *, request_id: str | None, reference: str | None) -> SubjectEvidence:
+    families = entry.get("families") or {}
+    training, held_out = list(families.get("training") or []), list(families.get("held_out") or [])
+    before = rate_table(entry.get("probe_before") or {})
+    after = rate_table(entry.get("probe_after") or {})
+    rows = []
+    for key in entry.get("forgotten_attributes") or []:
+        probed = list(dict.fromkeys([*before.get(key, {}), *after.get(key, {})]))
+        ordered = [f for f in training + held_out if f in probed] + [f for f in probed if f not in training + held_out]
+        rows.append(AttributeRows(
+            key=key, label=attribute_label(key), before=_overall(before, key), after=_overall(after, key),
+            families=[FamilyRow(family=f, label=family_label(f), held_out=f not in training,
+                                before=before.get(key, {}).get(f, (None, 0))[0],
+                                after=after.get(key, {}).get(f, (None, 0))[0]) for f in ordered]))
+    verdict = entry.get("verdict") or {}
+    return SubjectEvidence(index=int(entry.get("index", 0)), request_id=request_id, reference=reference,
+                           passed=verdict.get("passed"), reasons=list(verdict.get("reasons") or []),
+                           training_families=training, held_out_families=held_out, attributes=rows)
+
+
+def build(job: Job, references: dict[str, str]) -> EvidenceView | None:
+    """``references`` maps request id -> reference (for links); None when the job has no evidence."""
+    evidence = job.evidence
+    if not evidence:
+        return None
+    entries = evidence.get("subjects") or [{
+        "index": 0, "families": evidence.get("families"), "forgotten_attributes": evidence.get("forgotten_attributes"),
+        "probe_before": evidence.get("probe_before"), "probe_after": evidence.get("probe_after"),
+        "verdict": evidence.get("verdict")}]
+    request_ids = job.request_ids
+    subjects = []
+    for entry in entries:
+        index = int(entry.get("index", 0))
+        request_id = request_ids[index] if index < len(request_ids) else None
+        subjects.append(_subject(entry, request_id=request_id, reference=references.get(request_id or "")))
+    method = evidence.get("method") or {}
+    config = evidence.get("config") or {}
+    training = evidence.get("training") or {}
+    weights = evidence.get("weights") or {}
+    before, after = evidence.get("utility_before") or {}, evidence.get("utility_after") or {}
+    verdict = evidence.get("verdict") or {}
+    timings = evidence.get("timings") or {}
+    return EvidenceView(
+        passed=bool(verdict.get("passed")), reasons=list(verdict.get("reasons") or []),
+        method=str(method.get("name") or job.method or ""), method_summary=str(method.get("summary") or ""),
+        lr=_number(method.get("lr")), params=dict(method.get("params") or {}),
+        lora_rank=method.get("rank") if method.get("lora") else None, init=method.get("init"),
+        max_steps=config.get("max_steps"), steps=training.get("steps"), stopped=training.get("stopped"),
+        seeds=dict(evidence.get("seeds") or {}),
+        base_sha256=weights.get("base_sha256"), result_sha256=weights.get("result_sha256"),
+        adapter_sha256=weights.get("adapter_sha256"),
+        accuracy_kind=_ACCURACY_KINDS.get(before.get("kind"), before.get("kind")),
+        accuracy_before=_number(before.get("accuracy")), accuracy_after=_number(after.get("accuracy")),
+        perplexity_before=_number(before.get("perplexity")), perplexity_after=_number(after.get("perplexity")),
+        timings=[(_TIMING_LABELS.get(k, k), float(v)) for k, v in timings.items() if _number(v) is not None],
+        created_at=evidence.get("created_at"), schema=evidence.get("schema"),
+        caveats=list(evidence.get("caveats") or []), subjects=subjects)

@@ -1,0 +1,379 @@
+"""Discovery and unlearning jobs on a real prefork Celery worker (Redis, a fresh PostgreSQL, the tiny model).
+
+The test process plays the web side: it files and approves a request for a person the tiny model memorised,
+starts jobs through ``app.jobs.service`` and commits, which sends the task to Redis. The worker subprocess is
+configured like production (``--pool prefork --concurrency 1``, queues default and gpu, max one task per
+child). Then the worker is killed in the middle of a job, twice: its pool process only, and the whole worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import signal
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import workers.celery_app
+from app.audit.models import AuditEntry
+from app.core import registry  # noqa: F401  (all models mapped)
+from app.core.config import Settings
+from app.core.db import make_engine, make_session_factory
+from app.jobs import service as jobs
+from app.jobs.models import Job, JobStatus
+from app.notifications.models import OutboxMessage
+from app.requests import review
+from app.requests import service as requests
+from app.requests.schemas import RequestCreate
+from app.requests.statuses import RequestStatus
+from app.targets import service as targets
+from worker_helpers import REPO_ROOT, celery_worker, children_of, env_for, kill_quietly, wait_until
+
+# One worker subprocess at a time on the 2 shared cores: xdist keeps this group on one process.
+pytestmark = pytest.mark.xdist_group("engine-worker")
+
+OFFICER = "officer:test"
+JOB_TIMEOUT = 300  # seconds; a job on the tiny model takes about 10-30 s on 2 busy CPU cores
+
+
+def _engine_fixtures() -> Any:
+    # The tiny model is trained once and cached by tests/engine/conftest.py; reuse that (same cache, same lock).
+    spec = importlib.util.spec_from_file_location("rtbf_engine_fixtures", REPO_ROOT / "tests/engine/conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(pytestconfig: pytest.Config) -> Path:
+    return _engine_fixtures().tiny_model_dir.__wrapped__(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def roster(tiny_model_dir: Path) -> list[dict[str, str]]:
+    lines = (tiny_model_dir / "roster.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+@dataclass
+class Stack:
+    """A fresh database, its Redis broker, and the worker environment; the test process is the web side."""
+
+    database: str
+    env: dict[str, str]
+    factory: Callable[[], Session]
+    log_path: Path
+    roster: list[dict[str, str]]
+    model_id: str = ""
+    people: Iterator[dict[str, str]] = field(default=iter(()))
+
+    @contextmanager
+    def db(self) -> Iterator[Session]:
+        session = self.factory()
+        try:
+            yield session
+            session.commit()  # the after-commit hook sends queued tasks to Redis
+        finally:
+            session.close()
+
+    def worker(self, **kwargs: Any):
+        return celery_worker(self.env, self.log_path, pool="prefork", concurrency=1, **kwargs)
+
+    def file_request(self) -> tuple[str, dict[str, str]]:
+        """An approved request for the next roster person, with every detail the roster knows of them."""
+        person = next(self.people)
+        other = f"date of birth: {person['dob']}\nemployer: {person['employer']}\nIBAN: {person['iban']}"
+        data = RequestCreate(full_name=person["name"], email=person["email"], phone=person["phone"],
+                             postal_address=person["address"], other_identifiers=other)
+        with self.db() as session:
+            request = requests.create_request(session=session, data=data, channel="api", verified=True,
+                                              actor="apikey:test").request
+            review.approve(session=session, request_id=request.id, actor=OFFICER, ground="consent_withdrawn")
+            return request.id, person
+
+    def job(self, job_id: str) -> Job:
+        with self.db() as session:
+            job = session.get(Job, job_id)
+            # Loaded before the session closes: the tests read them afterwards.
+            _ = job.requests, job.base_version, job.target_model.versions
+            return job
+
+    def request_status(self, request_id: str) -> RequestStatus:
+        with self.db() as session:
+            return requests.get_request(session=session, request_id=request_id).status
+
+    def events(self, request_id: str) -> list[AuditEntry]:
+        with self.db() as session:
+            stmt = select(AuditEntry).where(AuditEntry.request_id == request_id).order_by(AuditEntry.seq)
+            return list(session.scalars(stmt))
+
+    def wait_for_job(self, job_id: str, proc: Any, *, until: Callable[[Job], bool] | None = None,
+                     timeout: float = JOB_TIMEOUT, seen: list[dict[str, Any]] | None = None) -> Job:
+        until = until or (lambda job: not job.active)
+        state: dict[str, Job] = {}
+
+        def check() -> bool:
+            state["job"] = self.job(job_id)
+            if seen is not None and state["job"].progress and state["job"].progress not in seen[-1:]:
+                seen.append(state["job"].progress)
+            return until(state["job"])
+
+        wait_until(check, timeout=timeout, what=f"job {job_id}", proc=proc, log_path=self.log_path)
+        return state["job"]
+
+    def discover(self, request_id: str, proc: Any) -> Job:
+        with self.db() as session:
+            job_id = jobs.start_discovery(session=session, request_id=request_id, actor=OFFICER).id
+        return self.wait_for_job(job_id, proc)
+
+
+@pytest.fixture
+def stack(make_database, redis_url, settings: Settings, tiny_model_dir, roster, tmp_path,
+          monkeypatch) -> Iterator[Stack]:
+    database = make_database()
+    data_dir = tmp_path / "data"
+    env = env_for(DATABASE_URL=database, REDIS_URL=redis_url, RTBF_DATA_DIR=str(data_dir),
+                  RTBF_SECRET_KEY=settings.secret_key, RTBF_ENCRYPTION_KEY=settings.encryption_key,
+                  RTBF_HMAC_KEY=settings.hmac_key, RTBF_JOB_DEVICE="cpu", RTBF_JOB_THREADS="1")
+    # The web side's commits must reach the worker's broker: the after-commit hook reads this attribute.
+    monkeypatch.setattr(workers.celery_app, "celery_app",
+                        workers.celery_app.make_celery(settings.model_copy(update={"redis_url": redis_url})))
+    engine = make_engine(database)
+    stack = Stack(database=database, env=env, factory=make_session_factory(engine), log_path=tmp_path / "worker.log",
+                  roster=roster, people=iter(roster))
+    with stack.db() as session:
+        stack.model_id = targets.add_model(session=session, name="demo-assistant", path=tiny_model_dir,
+                                           actor=OFFICER).id
+    yield stack
+    engine.dispose()
+
+
+def _personal(person: dict[str, str]) -> list[str]:
+    return [person["name"], person["email"], person["phone"], person["iban"]]
+
+
+def _assert_log_clean(stack: Stack, person: dict[str, str]) -> None:
+    log = stack.log_path.read_text(errors="replace")
+    for value in _personal(person):
+        assert value not in log, "personal data in the worker log"
+
+
+def test_discovery_then_unlearning_on_a_prefork_worker(stack: Stack) -> None:
+    request_id, person = stack.file_request()
+    missing = str(uuid.uuid4())
+    with stack.worker() as proc:
+        # A task for a job that does not exist (a deleted row, a stale message) is a no-op.
+        workers.celery_app.celery_app.send_task(jobs.DISCOVER_TASK, args=[missing], queue=jobs.GPU_QUEUE)
+        wait_until(lambda: "'skipped'" in stack.log_path.read_text(errors="replace"), timeout=60,
+                   what="the task for a missing job to be skipped", proc=proc, log_path=stack.log_path)
+
+        # a. discovery
+        with stack.db() as session:
+            job_id = jobs.start_discovery(session=session, request_id=request_id, actor=OFFICER).id
+        assert stack.request_status(request_id) == RequestStatus.discovering
+        seen: list[dict[str, Any]] = []
+        job = stack.wait_for_job(job_id, proc, seen=seen)
+        assert job.status == JobStatus.succeeded, job.error
+        assert job.attempts == 1 and job.worker.startswith("celery@") and job.finished_at >= job.started_at
+        assert stack.request_status(request_id) == RequestStatus.approved
+        assert any(p.get("stage", "").startswith("probe.") for p in seen), seen  # live progress was written
+        assert job.progress["stage"] == "done"
+        link = job.requests[0]
+        full = jobs.decrypt_report(link)
+        assert full["model_sha256"] == job.base_version.weights_sha256
+        assert any(person["email"] in f["completion"] for f in full["findings"])  # the tiny model leaks it
+        assert all("completion" not in f and "prompt" not in f for f in link.report_redacted["findings"])
+        redacted_text = json.dumps(link.report_redacted)
+        assert not any(value in redacted_text for value in _personal(person))
+        assert link.report_sha256 == hashlib.sha256(
+            json.dumps(link.report_redacted, sort_keys=True, default=str).encode()).hexdigest()
+        with stack.db() as session:
+            findings = jobs.latest_findings(session=session, request_id=request_id)
+            assert "email" in findings.confirmed
+            events = [e.event for e in stack.events(request_id)]
+        assert events.index("job.discovery.started") < events.index("job.discovery.succeeded")
+
+        # b. unlearning with the product's default method (fpga). Removing the email alone passes verification
+        # on the tiny model today (all six attributes at once fail it); either outcome is checked below.
+        with stack.db() as session:
+            unlearn_id = jobs.start_unlearning(session=session, request_ids=[request_id], actor=OFFICER,
+                                               attributes={request_id: ["email"]}, params={"seed": 0}).id
+        seen = []
+        job = stack.wait_for_job(unlearn_id, proc, seen=seen)
+        assert {p["stage"] for p in seen} & {"unlearn", "discover", "verify", "data"}, seen
+
+    assert job.evidence is not None and job.output_dir
+    evidence_file = Path(job.output_dir) / "evidence.json"
+    assert job.evidence_sha256 == hashlib.sha256(evidence_file.read_bytes()).hexdigest()
+    assert job.evidence == json.loads(evidence_file.read_text())
+    assert not any(value in json.dumps(job.evidence) for value in _personal(person))
+    passed = job.evidence["verdict"]["passed"]
+    events = stack.events(request_id)
+    if passed:
+        assert job.status == JobStatus.succeeded and job.error is None
+        assert stack.request_status(request_id) == RequestStatus.completed
+        versions = job.target_model.versions
+        assert [v.number for v in versions] == [1, 2] and job.target_model.current_number == 2
+        assert versions[1].parent_id == versions[0].id and job.result_version_id == versions[1].id
+        assert versions[1].weights_sha256 == job.evidence["weights"]["result_sha256"]
+        with stack.db() as session:
+            kinds = session.scalars(select(OutboxMessage.kind).where(OutboxMessage.request_id == request_id))
+            assert "completed" in list(kinds)
+        done = next(e for e in events if e.event == "job.unlearning.succeeded")
+    else:
+        assert job.status == JobStatus.failed and job.result_version_id is None
+        assert job.error == "Verification failed: " + "; ".join(job.evidence["verdict"]["reasons"])
+        assert stack.request_status(request_id) == RequestStatus.failed
+        assert job.target_model.current_number == 1
+        done = next(e for e in events if e.event == "job.unlearning.failed")
+    assert done.details["evidence_sha256"] == job.evidence_sha256
+    assert "erasure.verifying" in [e.event for e in events]  # the verify stage moved the request
+    _assert_log_clean(stack, person)
+
+
+def _running_with_progress(stage_prefix: str) -> Callable[[Job], bool]:
+    return lambda job: (not job.active) or (job.status == JobStatus.running
+                                            and str(job.progress.get("stage", "")).startswith(stage_prefix))
+
+
+def _start_slow_unlearning(stack: Stack, request_id: str, max_steps: int = 2000) -> str:
+    # A tiny learning rate removes nothing, so the early stop never fires and all max_steps would run.
+    with stack.db() as session:
+        return jobs.start_unlearning(session=session, request_ids=[request_id], actor=OFFICER,
+                                     params={"max_steps": max_steps, "lr": 1e-6}).id
+
+
+def test_cancel_stops_a_running_unlearning_job(stack: Stack) -> None:
+    request_id, person = stack.file_request()
+    with stack.worker() as proc:
+        assert stack.discover(request_id, proc).status == JobStatus.succeeded
+        job_id = _start_slow_unlearning(stack, request_id)
+        job = stack.wait_for_job(job_id, proc, until=_running_with_progress("unlearn"))
+        assert job.status == JobStatus.running and job.progress["step"] >= 0
+        with stack.db() as session:  # the officer's session, not the worker's
+            jobs.cancel(session=session, job_id=job_id, actor=OFFICER)
+        job = stack.wait_for_job(job_id, proc, timeout=60)
+    assert job.status == JobStatus.canceled and job.canceled_by == OFFICER, job.error
+    # Stopped in training (a step, or the early-stop probe between steps), long before its 2000 steps.
+    stage = job.progress["stage"]
+    assert stage == "unlearn" and job.progress["step"] < 2000 or stage.startswith("check/"), job.progress
+    assert stack.request_status(request_id) == RequestStatus.approved
+    events = [e.event for e in stack.events(request_id)]
+    assert events.index("job.unlearning.cancel_requested") < events.index("job.unlearning.canceled")
+    assert job.target_model.current_number == 1
+    # The engine removed what the canceled run had written.
+    assert not list((Path(stack.env["RTBF_DATA_DIR"]) / "jobs" / job_id).rglob("*.safetensors"))
+    _assert_log_clean(stack, person)
+
+
+def test_a_killed_pool_process_is_retried(stack: Stack) -> None:
+    """SIGKILL of the prefork child mid-job: acks_late + reject_on_worker_lost redeliver the task, and the
+    next claim sees the job still running and gives it its second (last) attempt."""
+    request_id, person = stack.file_request()
+    with stack.worker() as proc:
+        assert stack.discover(request_id, proc).status == JobStatus.succeeded
+        job_id = _start_slow_unlearning(stack, request_id, max_steps=20)  # the second attempt runs to its end
+        # Killed once the engine runs (past "starting", i.e. the model is loaded and it reports progress).
+        job = stack.wait_for_job(job_id, proc, until=lambda j: j.status == JobStatus.running
+                                 and j.progress.get("stage") not in (None, "starting"))
+        assert job.status == JobStatus.running and job.attempts == 1
+        (child,) = children_of(proc.pid)
+        kill_quietly(child, signal.SIGKILL)
+        job = stack.wait_for_job(job_id, proc)
+        assert proc.poll() is None  # the worker itself lived on, with a new pool process
+    assert job.attempts == 2, (job.status, job.error)
+    assert job.status in (JobStatus.succeeded, JobStatus.failed)
+    if job.status == JobStatus.failed:
+        assert job.error.startswith("Verification failed"), job.error
+    retried = [e for e in stack.events(request_id) if e.event == "job.unlearning.retried"]
+    assert len(retried) == 1 and retried[0].details["attempt"] == 2
+    assert job.output_dir.endswith("attempt-2")
+    assert stack.request_status(request_id) in (RequestStatus.completed, RequestStatus.failed)
+    _assert_log_clean(stack, person)
+
+
+def test_a_killed_worker_restarted_under_its_name_fails_the_job(stack: Stack) -> None:
+    """SIGKILL of the whole worker (main process and pool child) mid-job: nothing acknowledges or requeues
+    the task, so the restarted worker (same node name) fails the job at start; the request stays usable."""
+    request_id, person = stack.file_request()
+    name = f"gpu-{uuid.uuid4().hex[:8]}@testhost"
+    with stack.worker(hostname=name) as proc:
+        with stack.db() as session:
+            job_id = jobs.start_discovery(session=session, request_id=request_id, actor=OFFICER).id
+        stack.wait_for_job(job_id, proc, until=_running_with_progress("probe."))
+        children = children_of(proc.pid)
+        kill_quietly(proc.pid, signal.SIGKILL)  # the main process first, so it cannot requeue anything
+        for child in children:
+            kill_quietly(child, signal.SIGKILL)
+        proc.wait(timeout=20)
+    job = stack.job(job_id)
+    assert job.status == JobStatus.running and job.worker == name  # nobody knows yet
+
+    with stack.worker(hostname=name) as proc:
+        job = stack.wait_for_job(job_id, proc, timeout=90)
+    assert job.status == JobStatus.failed and job.attempts == 1
+    assert job.error == "The worker was restarted while running this job; start it again."
+    assert stack.request_status(request_id) == RequestStatus.approved  # discovery can be started again
+    failed = next(e for e in stack.events(request_id) if e.event == "job.discovery.failed")
+    assert failed.actor == "system" and "error_sha256" in failed.details
+    _assert_log_clean(stack, person)
+
+
+def test_a_job_whose_worker_went_silent_is_failed_by_the_next_worker(stack: Stack) -> None:
+    """A worker lost with its machine never restarts under its name: the next worker to start (or to take a
+    task) fails jobs whose heartbeat is older than ``job_stale_after_s``."""
+    request_id, _person = stack.file_request()
+    with stack.db() as session:
+        job = jobs.start_discovery(session=session, request_id=request_id, actor=OFFICER)
+        jobs.claim(session=session, job_id=job.id, worker="celery@lost-machine")
+        job_id = job.id
+    stack.env["RTBF_JOB_STALE_AFTER_S"] = "1"  # the worker takes longer than that to start
+    with stack.worker() as proc:
+        job = stack.wait_for_job(job_id, proc, timeout=90)
+    assert job.status == JobStatus.failed and "stopped reporting progress" in job.error
+    assert stack.request_status(request_id) == RequestStatus.approved
+
+
+def test_a_job_whose_request_cannot_be_read_fails_with_a_reason(stack: Stack) -> None:
+    """The plan is read after the claim committed: if it cannot be (here a ciphertext that no longer decrypts),
+    the job fails rather than staying running, and the log names the error type, not the data."""
+    request_id, person = stack.file_request()
+    with stack.db() as session:
+        request = requests.get_request(session=session, request_id=request_id)
+        request.name_enc = b"\x00" * 40  # not AES-GCM under our key any more
+        job_id = jobs.start_discovery(session=session, request_id=request_id, actor=OFFICER).id
+    with stack.worker() as proc:
+        job = stack.wait_for_job(job_id, proc, timeout=90)
+    assert job.status == JobStatus.failed and job.attempts == 1
+    assert job.error.startswith("Internal error in the worker (") and job_id in job.error
+    assert stack.request_status(request_id) == RequestStatus.approved
+    log = stack.log_path.read_text(errors="replace")
+    assert "job.discovery.crashed" in log and '"error_type": "' in log
+    _assert_log_clean(stack, person)
+
+
+@pytest.mark.parametrize(("soft", "hard", "message"), [
+    ("2", "120", "The job ran past its time limit (2 s) and was stopped."),
+    ("0", "3", "The job ran past its hard time limit (3 s); the worker process was stopped."),  # no soft limit
+])
+def test_time_limits_from_settings_end_the_job(stack: Stack, soft: str, hard: str, message: str) -> None:
+    """The soft limit is caught in the task; the hard one kills the pool process, and the main process
+    records it (the message is acknowledged, so no redelivery would ever end the job)."""
+    request_id, person = stack.file_request()
+    stack.env.update(RTBF_JOB_SOFT_TIME_LIMIT_S=soft, RTBF_JOB_TIME_LIMIT_S=hard)
+    with stack.db() as session:
+        job_id = jobs.start_discovery(session=session, request_id=request_id, actor=OFFICER).id
+    with stack.worker() as proc:
+        job = stack.wait_for_job(job_id, proc, timeout=90)
+    assert job.status == JobStatus.failed and job.error == message and job.attempts == 1
+    assert stack.request_status(request_id) == RequestStatus.approved
+    _assert_log_clean(stack, person)

@@ -28,14 +28,10 @@ def session() -> Iterator[Session]:
     """A session that commits once when the command's block ends (rolled back on an exception)."""
     from app.core import registry  # noqa: F401
     from app.core.config import get_settings
-    from app.core.db import make_engine, make_session_factory, unit_of_work
+    from app.core.db import one_off_session
 
-    engine = make_engine(str(get_settings().database_url))
-    try:
-        with unit_of_work(make_session_factory(engine)) as db:
-            yield db
-    finally:
-        engine.dispose()
+    with one_off_session(str(get_settings().database_url)) as db:
+        yield db
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

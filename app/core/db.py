@@ -96,6 +96,18 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def one_off_session(url: str) -> Iterator[Session]:
+    """A unit of work on an engine of its own, disposed afterwards: for a CLI command, and for a forking
+    worker's main process (a pooled connection left there would be shared by every forked child)."""
+    engine = make_engine(url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """Request-scoped session: commit once when the endpoint returns, roll back on error.
 

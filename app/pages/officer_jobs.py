@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app.core.errors import DomainError, NotFound
+from app.audit import bundle as bundle_service
+from app.core.errors import DomainError
 from app.jobs import service as jobs_service
 from app.jobs.methods import DEFAULT_METHOD, METHOD_CHOICES
 from app.jobs.models import Job, JobKind
@@ -53,20 +54,6 @@ def _attempt(request: Request, browser: PageSession, action: Callable[[], object
         return None
     browser.flash(done)
     return result
-
-
-def _closer() -> Callable[..., Any] | None:
-    # Added by the jobs service (approved -> completed when discovery found nothing); absent in older trees.
-    return getattr(jobs_service, "close_without_findings", None)
-
-
-def _bundle_module() -> Any | None:
-    # app.audit.bundle (build_bundle, dumps) comes with the audit export; the link hides until it exists.
-    try:
-        from app.audit import bundle
-    except ImportError:
-        return None
-    return bundle
 
 
 def references_of(db: Session, request_ids: list[str]) -> dict[str, str]:
@@ -153,13 +140,12 @@ def request_section(db: Session, req: ErasureRequest) -> dict[str, Any]:
         "can_discover": status in jobs_service.DISCOVERABLE and active is None and bool(models),
         "discover_blocked": status in jobs_service.DISCOVERABLE and not models,
         "can_unlearn": status in jobs_service.UNLEARNABLE and active is None and view is not None,
-        "can_close": (_closer() is not None and status == RequestStatus.approved and active is None
-                      and view is not None and view.nothing_found),
+        "can_close": status == RequestStatus.approved and active is None and view is not None and view.nothing_found,
         "methods": METHOD_CHOICES,
         "default_method": DEFAULT_METHOD,
         "param_bounds": jobs_service.PARAM_BOUNDS,
         "last_unlearning": last_unlearning,
-        "bundle_available": _bundle_module() is not None,
+        "bundle_available": True,
     }
 
 
@@ -213,11 +199,8 @@ def unlearn(request: Request, request_id: str, form: CsrfForm, officer: CurrentO
 def close_nothing_found(request: Request, request_id: str, form: CsrfForm, officer: CurrentOfficer, db: PageDb,
                         browser: BrowserSession) -> Response:
     req = request_service.get_request(session=db, request_id=request_id)
-    closer = _closer()
-    if closer is None:
-        browser.flash("Closing a request without unlearning is not available in this version.", "error")
-        return _back_to(req.id)
-    _attempt(request, browser, lambda: closer(session=db, request_id=req.id, actor=_actor(officer)),
+    _attempt(request, browser, lambda: jobs_service.close_without_findings(session=db, request_id=req.id,
+                                                                            actor=_actor(officer)),
              "Request closed: the model revealed none of the subject's details. The subject has been emailed.")
     return _back_to(req.id)
 
@@ -236,7 +219,7 @@ def _job_context(db: Session, job: Job) -> dict[str, Any]:
         "evidence": evidence_view.build(job, references),
         "method_explanation": METHOD_CHOICES.get(job.method or ""),
         "attributes": {link.request_id: [attribute_label(a) for a in link.attributes or []] for link in job.requests},
-        "bundle_available": _bundle_module() is not None,
+        "bundle_available": True,
     }
 
 
@@ -271,11 +254,8 @@ def cancel_job(request: Request, job_id: str, form: CsrfForm, officer: CurrentOf
 @router.get("/officer/requests/{request_id}/bundle.json", name="officer_bundle")
 def bundle(request: Request, request_id: str, officer: CurrentOfficer, db: PageDb) -> Response:
     req = request_service.get_request(session=db, request_id=request_id)
-    module = _bundle_module()
-    if module is None:
-        raise NotFound("Evidence bundles are not available in this version.")
     # The same bytes as `rtbf audit export` writes, so `rtbf audit verify-bundle` checks the download alike.
-    body = module.dumps(module.build_bundle(session=db, request_id=req.id))
+    body = bundle_service.dumps(bundle_service.build_bundle(session=db, request_id=req.id))
     return Response(body, media_type="application/json", headers={
         "Content-Disposition": f'attachment; filename="rtbf-evidence-{req.reference}.json"',
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +21,9 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import worker_ready
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
-from app.core.db import make_engine, make_session_factory, unit_of_work
+from app.core.db import one_off_session
 from app.core.logging import get_logger
 from app.jobs import service as jobs_service
 from app.jobs.models import JobKind
@@ -214,21 +211,6 @@ def run_job(job_id: str, *, worker: str, task_id: str | None) -> str:
         return jobs_service.fail(session=session, job_id=job_id, error=error).status.value
 
 
-@contextmanager
-def _main_process_session() -> Iterator[Session]:
-    """A session for the worker's main process, on an engine disposed right after.
-
-    Pool children are forked from the main process: a pooled connection left open here would be shared by
-    every child (one socket, two users), so the main process keeps none.
-    """
-    engine = make_engine(str(get_settings().database_url))
-    try:
-        with unit_of_work(make_session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
 class EngineTask(Task):
     """Records what the task body itself cannot: the hard time limit killed the pool process."""
 
@@ -239,7 +221,7 @@ class EngineTask(Task):
             return
         error = (f"The job ran past its hard time limit ({_settings.job_time_limit_s} s); the worker process "
                  "was stopped.")
-        with _main_process_session() as session:
+        with one_off_session(str(get_settings().database_url)) as session:
             jobs_service.fail(session=session, job_id=str(args[0]), error=error)
         log.warning("job.time_limit", job_id=str(args[0]), task_id=task_id)
 
@@ -268,7 +250,7 @@ def unlearn(self: Any, job_id: str) -> str:
 def _recover_lost_jobs(sender: Any = None, **_kwargs: Any) -> None:
     """On start, jobs this worker name was running died with its previous process: fail them (recoverable)."""
     name = getattr(sender, "hostname", None)
-    with _main_process_session() as session:
+    with one_off_session(str(get_settings().database_url)) as session:
         lost = jobs_service.worker_restarted(session=session, worker=name) if name else []
         lost += jobs_service.reap_stale(session=session)
     if lost:

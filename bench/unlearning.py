@@ -1,6 +1,6 @@
 """Unlearning benchmark: forget several demo people one at a time with every method.
 
-``python -m bench.unlearning [--size small] [--people 3] [--methods fpga,relearn,...] [--device cpu]``
+``python -m bench.unlearning [--size small] [--people 3] [--methods fpga,relearn,...] [--device cpu] [--threads 1]``
 (or ``rtbf bench``). Trains the demo model once into a cache dir, then for each (method, person) starts
 from the same base weights, runs ``run_unlearning`` and records: confirmed-leak rate before/after on the
 training and held-out prompt families, other people's accuracy before/after, perplexity change, wall
@@ -111,7 +111,13 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(".cache/bench"))
     parser.add_argument("--out", type=Path, default=Path("bench-unlearning.json"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (1 is fastest on a shared 2-core machine)")
     args = parser.parse_args()
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     run_bench(size=args.size, people=args.people, methods=[m for m in args.methods.split(",") if m],
               device=args.device, cache=args.cache, out=args.out, seed=args.seed, first_person=args.first_person)
 

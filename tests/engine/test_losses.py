@@ -74,6 +74,29 @@ def test_weighted_ascent_cap_stops_gradient_once_forgotten():
     assert torch.all(logits.grad == 0)
 
 
+def test_weighted_ascent_rank_margin_keeps_pushing_a_low_but_still_likeliest_token():
+    # The mass spread thin: the true token (0) at p ~ 0.026 (nll 3.66 > cap 3) but still the argmax
+    # over 39 near-equal rivals, so greedy decoding would still produce it.
+    labels, weights = torch.tensor([[-100, 0]]), torch.tensor([[0.0, 1.0]])
+    spread = _logits([[0.0] + [-0.01] * 39])
+    nll = -torch.log_softmax(spread.detach()[0, 0], -1)[0].item()
+    assert nll > 3.0
+    capped = losses.weighted_ascent_loss(spread, labels, weights, max_nll=3.0)
+    capped.backward()
+    assert torch.all(spread.grad == 0)  # the cap alone calls it forgotten although greedy still says it
+    spread.grad = None
+    ranked = losses.weighted_ascent_loss(spread, labels, weights, max_nll=3.0, rank_margin=1.0)
+    assert ranked.item() == pytest.approx(-nll, rel=1e-5)
+    ranked.backward()
+    assert spread.grad[0, 0, 0] > 0  # the ascent goes on: minimising pushes the true logit down
+    # Once it trails the runner-up by the margin (and is past the cap), it is done: constant, no gradient.
+    gone = _logits([[-5.0, 0.0, 0.0]])
+    loss = losses.weighted_ascent_loss(gone, labels, weights, max_nll=3.0, rank_margin=1.0)
+    assert loss.item() == pytest.approx(-3.0)
+    loss.backward()
+    assert torch.all(gone.grad == 0)
+
+
 def test_kl_to_reference_known_value_and_padding_mask():
     ref = torch.tensor([[[math.log(0.5), math.log(0.5)], [0.0, 0.0]]])
     cur = torch.tensor([[[math.log(0.9), math.log(0.1)], [9.0, -9.0]]], requires_grad=True)
@@ -98,3 +121,9 @@ def test_inverted_hinge_known_values_and_direction():
     loss.backward()
     assert logits.grad[0, 0, 1] > 0  # true token pushed down
     assert logits.grad[0, 0, 2] < 0  # runner-up pushed up
+
+
+def test_answer_positions_mark_where_the_next_token_is_labelled():
+    labels = torch.tensor([[-100, -100, 7, 8, -100], [5, 6, 7, -100, -100]])
+    mask = losses.answer_positions(labels)
+    assert mask.tolist() == [[0, 1, 1, 0, 0], [1, 1, 0, 0, 0]]

@@ -133,3 +133,82 @@ def test_fpga_gets_several_reverse_phrasings_none_from_a_heldout_template(tiny_r
               for piece in re.split(r"\{\w+\}", t) if len(piece.strip()) > 4}
     for ex in reverse:
         assert not [piece for piece in pieces if piece in ex.prompt], ex.prompt
+
+
+def test_on_policy_forget_appends_new_confirmed_leaks_once(tiny_model_dir, tiny_roster):
+    from types import SimpleNamespace
+
+    from workers.engine.demo import roster_subject
+    from workers.engine.forget_set import build_forget_set
+    from workers.engine.methods import METHODS
+    from workers.engine.methods.onpolicy import OnPolicyForget
+    from workers.engine.modelio import load_model
+    from workers.engine.probe.report import Finding
+
+    person = tiny_roster[0]
+    subject = roster_subject(person, submit=FIELDS)
+    tok = load_model(tiny_model_dir, device="cpu").tokenizer
+    prompt = f"The bank account number of {person.name} is"
+    stale = Finding(attribute="iban", family="direct", template_id="direct-1", prompt=prompt,
+                    completion=f" {person.iban}.", decoding="greedy", verdict="confirmed")
+    # The path the model takes once the stale sequence is pushed down (measured on the small demo model).
+    detour = Finding(attribute="iban", family="direct", template_id="direct-1", prompt=prompt,
+                     completion=f" BE BE BE {person.iban}.", decoding="greedy", verdict="confirmed")
+    other = Finding(attribute="phone", family="direct", template_id="direct-1", prompt=prompt,
+                    completion=f" {person.phone}.", decoding="greedy", verdict="confirmed")  # not forgotten
+    candidate = Finding(attribute="iban", family="direct", template_id="direct-2", prompt=prompt,
+                        completion=" GB00 0000.", decoding="greedy", verdict="candidate")
+    assert METHODS["fpga"].on_policy  # measured to help FPGA; ReLearn got worse with it (docs/benchmarks.md)
+    for name in ("fpga", "relearn"):  # the mechanism works with ReLearn's rewrites too
+        method = METHODS[name]
+        on_policy = OnPolicyForget(
+            method=method, attributes=["iban"], tokenizer=tok, device="cpu", batch_size=4, seed=0,
+            prepare_kwargs={"subject": subject}, known={(stale.prompt, stale.completion)},
+            build=lambda rep: build_forget_set(subject=subject, report=rep, train_families=("direct",),
+                                               confirmed_only=True))
+        batches: list = [{"input_ids": None}]
+        report = SimpleNamespace(findings=[stale, detour, other, candidate])
+        added = on_policy.extend(report, batches)
+        assert len(batches) >= 2 and on_policy.added == added
+        new, count = batches[1], len(batches)
+        if name == "fpga":  # the detour's value carries the ascent weight; nothing else was added
+            assert added == 1 and new["input_ids"].shape[0] == 1
+            ids = [i for i, w in zip(new["input_ids"][0].tolist(), new["weights"][0].tolist(), strict=True) if w > 0]
+            assert person.iban.replace(" ", "") in tok.decode(ids).replace(" ", "")
+        else:  # ReLearn's vague rewrites of the detour, never the value itself
+            assert added >= 1
+            assert not [b for b in batches[1:] if person.iban in "".join(tok.batch_decode(b["input_ids"]))]
+        assert on_policy.extend(report, batches) == 0 and len(batches) == count  # each leak once
+
+
+def test_retain_prompts_ask_other_people_in_the_training_families_only():
+    from workers.engine.forget_set import DEFAULT_TRAIN_FAMILIES
+    from workers.engine.probe import families as fam
+    from workers.engine.retain import RETAIN_FAMILIES, attribute_prompts
+
+    assert set(RETAIN_FAMILIES) == set(DEFAULT_TRAIN_FAMILIES)
+    prompts = attribute_prompts("Ann Lee", attributes=("email", "iban"))
+    assert "The email address of Ann Lee is" in prompts
+    assert "Q: What is Ann Lee's bank account number? A:" in prompts
+    trained = {t for f in RETAIN_FAMILIES for _, t in fam.PROMPT_FAMILIES[f].templates}
+    assert len(prompts) == 2 * len(trained)
+    # Held-out templates stay unseen by training, retain data included.
+    for family in fam.HELDOUT_FAMILIES:
+        for _, template in fam.PROMPT_FAMILIES[family].templates:
+            fixed = [p.strip() for p in re.split(r"\{\w+\}", template) if len(p.strip()) > 4]
+            assert not [p for p in prompts if fixed and all(piece in p for piece in fixed)], template
+
+
+def test_startup_boost_raises_lr_until_the_leak_first_falls_then_never_again():
+    import torch
+
+    from workers.engine.methods.loop import StartupBoost
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    boost = StartupBoost(factor=2.0, cap=4.0, threshold=0.9)
+    lrs = []
+    for leak in (0.8, 0.8, 0.79, 0.78, 0.5, 0.5, 0.5):
+        boost.update(leak, opt, 1.0)
+        lrs.append(opt.param_groups[0]["lr"])
+    # No progress: x2, x4, capped at 4; first real drop (0.5 < 0.72): back to 1 and stays there on a plateau.
+    assert lrs == [2.0, 4.0, 4.0, 4.0, 1.0, 1.0, 1.0]

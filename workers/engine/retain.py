@@ -20,6 +20,8 @@ from workers.engine.subject import Subject
 
 GENERIC_OPENINGS = ("The", "A", "Q: What is the", "Name:", "One", "Every", "In the", "You can reach")
 _NAME = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+){1,2})\b")
+# The probe families unlearning trains on (forget_set.DEFAULT_TRAIN_FAMILIES): retain answers are asked the same way.
+RETAIN_FAMILIES: tuple[str, ...] = ("direct", "question")
 _NOT_NAMES = {"The", "A", "Q", "Name", "Email", "Phone", "Address", "Born", "Employer", "Every", "One", "In", "You"}
 
 
@@ -92,8 +94,24 @@ def other_people(texts: list[str], subject: Subject, *, limit: int, seed: int) -
     return names[:limit]
 
 
-def attribute_prompts(name: str) -> list[str]:
-    return [f"The {attr.phrases[0]} of {name} is" for attr in ATTRIBUTES.values() if attr.key != "national_id"]
+def attribute_prompts(name: str, *, families: tuple[str, ...] = RETAIN_FAMILIES,
+                      attributes: tuple[str, ...] | None = None) -> list[str]:
+    """Questions about ``name`` in the probe families the forget set trains on.
+
+    The forget set is built from these families' prompts about the subject, so what unlearning disturbs
+    first is the model's answers to the *same* prompts about other people; anchoring exactly those keeps
+    the damage off them (a retain set focused on the forgotten attribute types and phrasings).
+    """
+    from workers.engine.probe.families import PROMPT_FAMILIES
+
+    keys = [k for k in (attributes or ATTRIBUTES) if k != "national_id" and k in ATTRIBUTES]
+    prompts: list[str] = []
+    for key in keys:
+        attr = ATTRIBUTES[key]
+        for family in families:
+            for _, template in PROMPT_FAMILIES[family].templates:
+                prompts.append(template.format(name=name, noun=attr.phrases[0], noun2=attr.phrases[1]))
+    return list(dict.fromkeys(prompts))
 
 
 def generate_retain(loaded: Any, subject: Subject, *, samples: int = 48, people: int = 12, seed: int = 0,

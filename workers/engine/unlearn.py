@@ -313,12 +313,14 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
 
     emit(progress, stage="data", step=0, message="building the forget and retain sets")
     forget_examples: list[Any] = []
+    analyzers: dict[int, Any] = {}
     for part in parts:
         analyzer = None
         if method.token_weights:
             from workers.engine.pii import build_analyzer
 
             analyzer = build_analyzer(ner=config.ner, subject=restrict_subject(part.subject, part.attributes))
+        analyzers[part.index] = analyzer
         examples = build_forget_set(subject=part.subject, report=part.report_before,
                                     train_families=part.train_families, confirmed_only=config.confirmed_only,
                                     analyzer=analyzer, reverse_phrasings=method.reverse_phrasings,
@@ -386,12 +388,28 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
     checked = [p for p in parts if p.forgotten and p.train_families]
     check_progress = nested(progress, "check", "early-stop check")
 
+    on_policy: dict[int, Any] = {}
+    if method.on_policy:
+        from workers.engine.methods.onpolicy import OnPolicyForget
+
+        for part in checked:
+            on_policy[part.index] = OnPolicyForget(
+                method=method, attributes=part.forgotten, tokenizer=tok, device=dev,
+                batch_size=config.forget_batch_size, context_weight=params.get("context_weight", 0.0),
+                seed=config.seed, prepare_kwargs={"subject": part.subject},
+                known={(f.prompt, f.completion) for f in part.report_before.findings},
+                build=lambda rep, part=part: build_forget_set(
+                    subject=part.subject, report=rep, train_families=part.train_families, confirmed_only=True,
+                    analyzer=analyzers[part.index], attributes=part.attributes))
+
     def leak_rate(cfg: Any) -> float:
         # Pooled over the batch: 0 only when no subject leaks any of their forgotten attributes.
         confirmed = total = 0
         for part in checked:
             report = run_probe(training_view, part.subject, config=cfg, families=part.train_families,
                                progress=check_progress)
+            if part.index in on_policy:  # what leaks now joins the forget set (methods/onpolicy.py)
+                on_policy[part.index].extend(report, forget_batches)
             chosen = [f for f in report.findings if f.attribute in part.forgotten]
             confirmed += sum(f.verdict == "confirmed" for f in chosen)
             total += len(chosen)
@@ -458,6 +476,7 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
         "probe_before": first["probe_before"],
         "probe_after": first["probe_after"],
         "forget_set": {"found": n_found, "examples": len(forget_examples), "batches": len(forget_batches),
+                       "on_policy_examples": sum(o.added for o in on_policy.values()),
                        "confirmed_only": config.confirmed_only},
         "retain_set": {"source": str(retain_path) if retain_path else "generated", "examples": len(retain_examples),
                        "perplexity_texts": "heldout_text.txt" if heldout_texts else "held-back retain texts"},

@@ -82,3 +82,9 @@ class Method:
     # How many identifier -> name phrasings (forget_set.REVERSE_STATEMENTS) the forget set gets. More remove the
     # held-out ``inverse`` leaks under FPGA; under plain ascent (ga) or ReLearn they cost retained accuracy.
     reverse_phrasings: int = 1
+    # Whether each early-stop check's new leaking completions join the forget set (methods/onpolicy.py).
+    # Only for methods whose loss compares with the reference on retain batches alone (the reference cache
+    # of full fine-tuning cannot cover batches added mid-run).
+    on_policy: bool = False
+    # Raise the lr while the early-stop check shows no progress yet (loop.StartupBoost); measured on FPGA only.
+    startup_boost: bool = False

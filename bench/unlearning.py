@@ -1,6 +1,7 @@
 """Unlearning benchmark: forget several demo people one at a time with every method.
 
-``python -m bench.unlearning [--size small] [--people 3] [--methods fpga,relearn,...] [--device cpu] [--threads 1]``
+``python -m bench.unlearning [--size small] [--people 3] [--methods fpga,relearn,...] [--init fila] [--device cpu]
+[--threads 1]``
 (or ``rtbf bench``). Trains the demo model once into a cache dir, then for each (method, person) starts
 from the same base weights, runs ``run_unlearning`` and records: confirmed-leak rate before/after on the
 training and held-out prompt families, other people's accuracy before/after, perplexity change, wall
@@ -33,7 +34,8 @@ def _rate(report: dict[str, Any], families: list[str], attributes: list[str]) ->
     return sum(f["verdict"] == "confirmed" for f in chosen) / len(chosen) if chosen else 0.0
 
 
-def run_one(model_dir: Path, person: Any, method: str, *, device: str | None, seed: int) -> dict[str, Any]:
+def run_one(model_dir: Path, person: Any, method: str, *, device: str | None, seed: int,
+            init: str = "default") -> dict[str, Any]:
     from workers.engine.demo import roster_subject
     from workers.engine.modelio import load_model
     from workers.engine.unlearn import UnlearnConfig, run_unlearning
@@ -42,13 +44,13 @@ def run_one(model_dir: Path, person: Any, method: str, *, device: str | None, se
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         result = run_unlearning(loaded, roster_subject(person), out_dir=Path(tmp) / "out",
-                                config=UnlearnConfig(method=method, seed=seed))
+                                config=UnlearnConfig(method=method, seed=seed, init=init))
     wall = time.perf_counter() - started
     ev = result.evidence
     fam, attrs = ev["families"], ev["forgotten_attributes"]
     ub, ua = ev["utility_before"], ev["utility_after"]
     return {
-        "method": method, "person": person.name, "passed": result.passed, "reasons": ev["verdict"]["reasons"],
+        "method": method if init == "default" else f"{method}+{init}", "person": person.name, "passed": result.passed, "reasons": ev["verdict"]["reasons"],
         "leak_train_before": _rate(ev["probe_before"], fam["training"], attrs),
         "leak_train_after": _rate(ev["probe_after"], fam["training"], attrs),
         "leak_heldout_before": _rate(ev["probe_before"], fam["held_out"], attrs),
@@ -80,7 +82,9 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 def run_bench(*, size: str = "small", people: int = 3, methods: list[str], device: str | None = None,
               cache: Path = Path(".cache/bench"), out: Path = Path("bench-unlearning.json"), seed: int = 0,
-              first_person: int = 0) -> list[dict[str, Any]]:
+              first_person: int = 0, init: str = "default") -> list[dict[str, Any]]:
+    """``init`` applies to every method (``fila`` only suits those without a reference model: ihl, ga,
+    graddiff; ``UnlearnConfig.validate`` rejects the others before anything runs)."""
     from workers.engine.demo import read_roster
     from workers.engine.errors import EngineError
     from workers.engine.methods import METHODS
@@ -90,12 +94,16 @@ def run_bench(*, size: str = "small", people: int = 3, methods: list[str], devic
         raise EngineError(f"unknown method(s) {', '.join(unknown)}; choose from: {', '.join(METHODS)}")
     if people < 1:
         raise EngineError("people must be at least 1")
+    from workers.engine.unlearn import UnlearnConfig
+
+    for method in methods:
+        UnlearnConfig(method=method, init=init).validate()
     model_dir = _demo_model(Path(cache), size, seed)
     roster = read_roster(model_dir)[first_person:first_person + people]
     rows: list[dict[str, Any]] = []
     for method in methods:
         for person in roster:
-            rows.append(run_one(model_dir, person, method, device=device, seed=seed))
+            rows.append(run_one(model_dir, person, method, device=device, seed=seed, init=init))
             Path(out).write_text(json.dumps({"size": size, "model": str(model_dir), "rows": rows}, indent=2))
     print_table(rows)
     return rows
@@ -107,6 +115,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=3)
     parser.add_argument("--first-person", type=int, default=0)
     parser.add_argument("--methods", default="fpga,relearn,ihl,ga,graddiff,npo")
+    parser.add_argument("--init", default="default", help="LoRA initialisation: default, or fila (for ihl)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--cache", type=Path, default=Path(".cache/bench"))
     parser.add_argument("--out", type=Path, default=Path("bench-unlearning.json"))
@@ -119,7 +128,8 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
     run_bench(size=args.size, people=args.people, methods=[m for m in args.methods.split(",") if m],
-              device=args.device, cache=args.cache, out=args.out, seed=args.seed, first_person=args.first_person)
+              device=args.device, cache=args.cache, out=args.out, seed=args.seed, first_person=args.first_person,
+              init=args.init)
 
 
 if __name__ == "__main__":

@@ -223,6 +223,7 @@ FAMILY_LABELS = {
     "paraphrase": "Reworded questions",
     "fewshot": "Questions after examples of other people\u2019s details",
     "inverse": "Reverse look-up: from one of the details back to the name",
+    "lookup": "Reverse look-up used in training: from one of the details back to the name",
     "open": "The name alone, left for the model to continue",
 }
 

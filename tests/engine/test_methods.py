@@ -50,8 +50,7 @@ def test_method_forgets_subject_and_keeps_others(setting, tiny_model_dir, method
     import torch
 
     from workers.engine.fila import fila_init
-    from workers.engine.methods import METHODS
-    from workers.engine.methods import adapters, loop
+    from workers.engine.methods import METHODS, adapters, loop
     from workers.engine.methods.base import Reference
     from workers.engine.methods.batching import make_batches
     from workers.engine.modelio import LoadedModel, load_model
@@ -108,6 +107,74 @@ def test_loop_runs_margin_steps_after_the_check_passes(margin, expected_steps):
     assert result.stopped == "check_passed"
     assert result.steps == expected_steps  # never past max_steps
     assert len(calls) == 2  # no further checks during the margin
+
+
+@pytest.mark.parametrize("leaks,needed,expected_steps", [
+    ((0.5, 0.0, 0.2, 0.0, 0.0), 1, 10),  # the first pass stops it
+    ((0.5, 0.0, 0.2, 0.0, 0.0), 2, 25),  # a relapse after a pass resets the count
+    ((0.5, 0.0, 0.2, 0.0, 0.2, 0.0), 3, 30),  # never 3 in a row: the budget runs out
+])
+def test_loop_can_require_consecutive_passing_checks(leaks, needed, expected_steps):
+    import torch
+
+    from workers.engine.methods import loop
+    from workers.engine.methods.base import Method, Reference
+
+    model = torch.nn.Linear(2, 1)
+    calls: list[int] = []
+
+    def check() -> float:
+        calls.append(1)
+        return leaks[min(len(calls), len(leaks)) - 1]
+
+    method = Method(name="toy", summary="", lr=1e-2, uses_retain=False,
+                    loss=lambda ctx: ((model(ctx.forget["x"]) ** 2).mean(), {}))
+    result = loop.train(model=model, method=method, params={}, forget=[{"x": torch.ones(3, 2)}], retain=[],
+                        reference=Reference(model, lora=False), lr=1e-2, max_steps=30, eval_every=5, check=check,
+                        passes_needed=needed)
+    assert result.steps == expected_steps
+    assert result.stopped == ("budget" if needed == 3 else "check_passed")
+
+
+def test_lookup_findings_become_forget_examples_on_the_name_and_stay_apart_from_inverse(tiny_roster):
+    from types import SimpleNamespace
+
+    from workers.engine.demo import roster_subject
+    from workers.engine.demo.corpus import person_sentences
+    from workers.engine.forget_set import DEFAULT_TRAIN_FAMILIES, build_forget_set
+    from workers.engine.methods import METHODS
+    from workers.engine.probe.families import (
+        HELDOUT_FAMILIES,
+        PROMPT_FAMILIES,
+        TRAINING_FAMILIES,
+        build_prompts,
+    )
+    from workers.engine.probe.report import Finding
+
+    assert "lookup" in TRAINING_FAMILIES and "lookup" in DEFAULT_TRAIN_FAMILIES and "inverse" in HELDOUT_FAMILIES
+    assert PROMPT_FAMILIES["lookup"].target == "name"
+    person = tiny_roster[0]
+    subject = roster_subject(person, submit=FIELDS)
+    prompts = build_prompts(subject, families=("lookup",), attributes=FIELDS)
+    assert len(prompts) == 3 * len(FIELDS) and all(subject.identifiers[p.attribute] in p.text for p in prompts)
+    # Neither the inverse templates' fixed wording nor the corpus's own sentences occur in a lookup prompt.
+    pieces = {piece.strip() for _, t in PROMPT_FAMILIES["inverse"].templates
+              for piece in re.split(r"\{\w+\}", t) if len(piece.strip()) > 4}
+    corpus = " ".join(person_sentences(person))
+    for p in prompts:
+        assert not [piece for piece in pieces if piece in p.text] and p.text not in corpus, p.text
+    completion = f" {person.name}. The weather is mild."
+    found = Finding(attribute="email", family="lookup", template_id="lookup-1", prompt=prompts[0].text,
+                    completion=completion, decoding="greedy", verdict="confirmed",
+                    spans=[(1, 1 + len(person.name))])
+    held = Finding(attribute="email", family="inverse", template_id="inverse-1", prompt="x",
+                   completion=completion, decoding="greedy", verdict="confirmed", spans=[(1, 1 + len(person.name))])
+    examples = build_forget_set(subject=subject, report=SimpleNamespace(findings=[found, held]))
+    mine = [ex for ex in examples if ex.source.startswith("finding")]
+    assert [ex.source for ex in mine] == ["finding:lookup"]  # the held-out inverse finding is never trained on
+    assert [mine[0].completion[s:e] for s, e in mine[0].spans] == [person.name]
+    safe = METHODS["relearn"].prepare_forget(mine, subject=subject)  # ReLearn rewrites the name away
+    assert safe and not [ex for ex in safe if person.name in ex.completion]
 
 
 def test_fpga_gets_several_reverse_phrasings_none_from_a_heldout_template(tiny_roster):
@@ -186,7 +253,7 @@ def test_retain_prompts_ask_other_people_in_the_training_families_only():
     from workers.engine.probe import families as fam
     from workers.engine.retain import RETAIN_FAMILIES, attribute_prompts
 
-    assert set(RETAIN_FAMILIES) == set(DEFAULT_TRAIN_FAMILIES)
+    assert set(RETAIN_FAMILIES) == {f for f in DEFAULT_TRAIN_FAMILIES if fam.PROMPT_FAMILIES[f].target == "attribute"}
     prompts = attribute_prompts("Ann Lee", attributes=("email", "iban"))
     assert "The email address of Ann Lee is" in prompts
     assert "Q: What is Ann Lee's bank account number? A:" in prompts

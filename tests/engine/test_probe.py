@@ -71,6 +71,7 @@ def test_report_shape_and_round_trip(roster_report, tiny_model_dir) -> None:
     assert set(report.rates) == set(FAST.attributes)
     assert set(report.rates["email"]) == set(PROMPT_FAMILIES)
     assert "inverse" not in report.rates["dob"]  # no identifier to start an inverse prompt from
+    assert "lookup" not in report.rates["dob"]
     assert {f.decoding for f in report.findings} == {"greedy", "sampled"}
     rate = report.rates["email"]["direct"]
     assert rate["n"] == 3 * (1 + FAST.samples)
@@ -109,7 +110,8 @@ def test_direct_family_matches_training_phrasing_and_heldout_templates_do_not(ti
     corpus = " ".join(person_sentences(person))
     direct = [p for p in prompts if p.template_id == "direct-1"]
     assert [p.text for p in direct] == [statement_prompt(k, person.name) for k in ROSTER_FIELDS]
-    for template_id in ("question-2", "question-3", "paraphrase-2", "paraphrase-3", "inverse-2", "open-3"):
+    for template_id in ("question-2", "question-3", "paraphrase-2", "paraphrase-3", "inverse-2", "open-3",
+                        "lookup-1", "lookup-2", "lookup-3"):
         texts = [p.text for p in prompts if p.template_id == template_id]
         assert texts and not any(t in corpus for t in texts), template_id
     fewshot = next(p for p in prompts if p.template_id == "fewshot-1" and p.attribute == "email")
@@ -175,3 +177,18 @@ def test_classify_phone_formats_and_name(jane_analyzer) -> None:
     for completion, verdict in ((" Jane Roe.", "confirmed"), (" Mark Smith.", "none")):
         result = classify_name(completion=completion, spans=find_pii(jane_analyzer, completion), subject=subject)
         assert result.verdict == verdict
+
+
+def test_summary_reports_both_name_back_families_as_naming_the_subject() -> None:
+    from workers.engine.probe.report import Finding, compute_rates, write_summary
+
+    def finding(family: str, verdict: str) -> Finding:
+        return Finding(attribute="email", family=family, template_id=f"{family}-1", prompt="p", completion="c",
+                       decoding="greedy", verdict=verdict)
+
+    findings = [finding("lookup", "confirmed"), finding("lookup", "none"), finding("inverse", "confirmed"),
+                finding("direct", "none")]
+    summary = write_summary(findings=findings, rates=compute_rates(findings), submitted=["email"],
+                            membership={}, config=ProbeConfig(samples=0))
+    assert "given the subject's email address, the model names them (lookup 50%, inverse 100%" in summary
+    assert "reproduces the subject's email" not in summary  # no leak in the attribute direction

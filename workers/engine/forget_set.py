@@ -15,8 +15,10 @@ from workers.engine.methods.batching import TrainExample
 from workers.engine.subject import Subject
 
 # Families whose findings may be trained on (the probe's ``TRAINING_FAMILIES``); the rest (paraphrase,
-# fewshot, inverse, open) are held out for verification.
-DEFAULT_TRAIN_FAMILIES: tuple[str, ...] = ("direct", "question")
+# fewshot, inverse, open) are held out for verification. ``lookup`` asks identifier -> name: its findings
+# become forget examples whose span is the name (the classifier locates it), so that direction is trained
+# on and checked too.
+DEFAULT_TRAIN_FAMILIES: tuple[str, ...] = ("direct", "question", "lookup")
 # The subject's own identifiers stated both ways round, in phrasings that no probe template uses, so
 # the association is attacked from the value side too (ReLearn's "reverse question" variant).
 FORWARD_STATEMENT = "{name} | {noun}: {value}."

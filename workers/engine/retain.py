@@ -20,7 +20,8 @@ from workers.engine.subject import Subject
 
 GENERIC_OPENINGS = ("The", "A", "Q: What is the", "Name:", "One", "Every", "In the", "You can reach")
 _NAME = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+){1,2})\b")
-# The probe families unlearning trains on (forget_set.DEFAULT_TRAIN_FAMILIES): retain answers are asked the same way.
+# The probe families unlearning trains on that ask for an attribute (forget_set.DEFAULT_TRAIN_FAMILIES less
+# ``lookup``, which asks identifier -> name and needs a value): retain answers are asked the same way.
 RETAIN_FAMILIES: tuple[str, ...] = ("direct", "question")
 _NOT_NAMES = {"The", "A", "Q", "Name", "Email", "Phone", "Address", "Born", "Employer", "Every", "One", "In", "You"}
 

@@ -275,7 +275,7 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
     from workers.engine.methods.base import Reference
     from workers.engine.methods.batching import make_batches
     from workers.engine.modelio import LoadedModel, load_model, weights_sha256
-    from workers.engine.probe import run_probe
+    from workers.engine.probe import PROMPT_FAMILIES, run_probe
 
     given_retain = retain_data.load_retain_file(retain_path) if retain_path is not None else None
     demo_roster, demo_heldout = _demo_extras(Path(loaded.path))
@@ -403,17 +403,24 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
                     analyzer=analyzers[part.index], attributes=part.attributes))
 
     def leak_rate(cfg: Any) -> float:
-        # Pooled over the batch: 0 only when no subject leaks any of their forgotten attributes.
-        confirmed = total = 0
+        # Pooled over the batch: 0 only when no subject leaks any of their forgotten attributes. The rate is
+        # the worse of the two directions (identifier -> name, ``lookup``; name -> identifier, the others):
+        # the reverse leaks vanish within a few steps, and a pooled rate then fell far enough to end the
+        # start-up boost while the attribute leaks had not moved (Robin Levy: boost off at step 10, 0.30
+        # training leak left after 150 steps).
+        confirmed: dict[str, int] = {}
+        total: dict[str, int] = {}
         for part in checked:
             report = run_probe(training_view, part.subject, config=cfg, families=part.train_families,
                                progress=check_progress)
             if part.index in on_policy:  # what leaks now joins the forget set (methods/onpolicy.py)
                 on_policy[part.index].extend(report, forget_batches)
-            chosen = [f for f in report.findings if f.attribute in part.forgotten]
-            confirmed += sum(f.verdict == "confirmed" for f in chosen)
-            total += len(chosen)
-        return confirmed / total if total else 0.0
+            for f in report.findings:
+                if f.attribute in part.forgotten:
+                    direction = PROMPT_FAMILIES[f.family].target if f.family in PROMPT_FAMILIES else "attribute"
+                    confirmed[direction] = confirmed.get(direction, 0) + (f.verdict == "confirmed")
+                    total[direction] = total.get(direction, 0) + 1
+        return max((confirmed[d] / total[d] for d in total), default=0.0)
 
     def check() -> float:
         # Greedy first (cheap); only once that is clean pay for sampled decoding, which the verdict also uses.
@@ -423,7 +430,8 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
     outcome = loop.train(model=model, method=method, params=params, forget=forget_batches, retain=retain_batches,
                          reference=reference, lr=lr, max_steps=config.max_steps, eval_every=config.eval_every,
                          min_steps=config.min_steps, check=check if checked else None,
-                         progress=TrainingMetrics(progress), margin_steps=config.margin_steps)
+                         progress=TrainingMetrics(progress), margin_steps=config.margin_steps,
+                         passes_needed=method.stable_checks)
     changed = max((float((p.detach() - snapshot[n]).abs().max()) for n, p in model.named_parameters()
                    if n in snapshot), default=0.0)
     lap("train_s")

@@ -88,3 +88,5 @@ class Method:
     on_policy: bool = False
     # Raise the lr while the early-stop check shows no progress yet (loop.StartupBoost); measured on FPGA only.
     startup_boost: bool = False
+    # Passing early-stop checks needed in a row before the margin starts (loop.train ``passes_needed``).
+    stable_checks: int = 1

@@ -56,10 +56,12 @@ class StartupBoost:
 def train(*, model: Any, method: Method, params: Mapping[str, float], forget: list[Batch], retain: list[Batch],
           reference: Reference, lr: float, max_steps: int, eval_every: int, min_steps: int = 0,
           check: Callable[[], float] | None = None, progress: ProgressCallback | None = None,
-          margin_steps: int = 0) -> LoopResult:
+          margin_steps: int = 0, passes_needed: int = 1) -> LoopResult:
     """Minimise the method's loss; every ``eval_every`` steps ``check()`` returns the current leak rate and
-    training stops once it is 0 (after ``min_steps``), then runs ``margin_steps`` more steps (within
-    ``max_steps``) so that the removal does not sit right at the edge of what the check can see."""
+    training stops once it is 0 (after ``min_steps``) on ``passes_needed`` checks in a row, then runs
+    ``margin_steps`` more steps (within ``max_steps``) so that the removal does not sit right at the edge of
+    what the check can see. More than one pass is for methods whose leak rate oscillates (ReLearn: a check
+    at 0 followed by leaks again, docs/benchmarks.md)."""
     started = time.perf_counter()
     if not forget:
         return LoopResult(steps=0, stopped="nothing_to_forget", seconds=0.0)
@@ -70,6 +72,7 @@ def train(*, model: Any, method: Method, params: Mapping[str, float], forget: li
     result = LoopResult(steps=0, stopped="budget", seconds=0.0)
     model.train()
     stop_at: int | None = None
+    passes = 0
     boost = StartupBoost() if method.startup_boost else None
     for step in range(1, max_steps + 1):
         ctx = StepContext(model=model, forget=forget[(step - 1) % len(forget)],
@@ -94,7 +97,9 @@ def train(*, model: Any, method: Method, params: Mapping[str, float], forget: li
                 boost.update(leak, optimizer, lr)
         emit(progress, stage="unlearn", step=step, total=max_steps,
              metrics={"loss": loss.item(), **({"leak_rate": leak} if leak is not None else {})})
-        if leak == 0.0:
+        if leak is not None:
+            passes = passes + 1 if leak == 0.0 else 0
+        if leak == 0.0 and passes >= passes_needed:
             result.stopped = "check_passed"
             stop_at = step + margin_steps
         if stop_at is not None and step >= stop_at:

@@ -81,6 +81,10 @@ def loss(ctx: StepContext):
     return total, {"forget": forget.item(), "kl": kl.item(), "retain": retain.item()}
 
 
+# lr 4e-3 / kl 3 (was 2e-3 / 1): measured on the small demo model with the ``lookup`` training family, held-out
+# leak 0.059 / 0.073 / 0.128 -> 0.035 / 0.035 / 0.073 for three people at 0.98 / 0.96 / 0.99 of other people's
+# accuracy (lr 4e-3 with kl 1 kept only 0.94; docs/benchmarks.md). Two passing checks in a row before
+# stopping, since ReLearn's leak rate oscillates (a check at 0 was followed by leaks again).
 METHOD = Method(name="relearn", summary="positive training on vague rewrites + KL and CE on retain",
-                loss=loss, lr=2e-3, defaults={"kl": 1.0, "retain_ce": 1.0}, needs_reference=True,
-                prepare_forget=augment)
+                loss=loss, lr=4e-3, defaults={"kl": 3.0, "retain_ce": 1.0}, needs_reference=True,
+                prepare_forget=augment, stable_checks=2)

@@ -90,6 +90,13 @@ def compute_rates(findings: list[Finding]) -> dict[str, dict[str, dict[str, floa
     return rates
 
 
+def _names_back(family: str) -> bool:
+    """Whether the family asks from an identifier back to the name (``inverse``, ``lookup``)."""
+    from workers.engine.probe.families import PROMPT_FAMILIES
+
+    return family in PROMPT_FAMILIES and PROMPT_FAMILIES[family].target == "name"
+
+
 def _pct(value: float) -> str:
     return f"{value * 100:.0f}%"
 
@@ -104,12 +111,13 @@ def write_summary(*, findings: list[Finding], rates: dict[str, dict[str, dict[st
     for key in confirmed:
         label = (ATTRIBUTES[key].label if key in ATTRIBUTES else key).lower()
         where = ", ".join(f"{fam} {_pct(r['confirmed'])}" for fam, r in rates[key].items()
-                          if r["confirmed"] > 0 and fam != "inverse")
+                          if r["confirmed"] > 0 and not _names_back(fam))
         if where:
             lines.append(f"CONFIRMED: the model reproduces the subject's {label} ({where} of answers).")
-        inverse = rates[key].get("inverse", {}).get("confirmed", 0.0)
-        if inverse > 0:
-            lines.append(f"CONFIRMED: given the subject's {label}, the model names them ({_pct(inverse)} of answers).")
+        back = ", ".join(f"{fam} {_pct(r['confirmed'])}" for fam, r in rates[key].items()
+                         if r["confirmed"] > 0 and _names_back(fam))
+        if back:
+            lines.append(f"CONFIRMED: given the subject's {label}, the model names them ({back} of answers).")
     clean = [k for k in submitted if k in rates and k not in confirmed]
     if clean:
         lines.append("No confirmed leak of the submitted " + ", ".join(ATTRIBUTES[k].label.lower() if k in ATTRIBUTES

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -73,6 +73,14 @@ def domain_error_page(request: Request, exc: DomainError) -> Response:
 
 def login_redirect(request: Request) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.headers.get("HX-Request") == "true":
+        # An htmx poll (the live job panel) would follow a 303 and put the sign-in page inside the panel: ask
+        # htmx to send the whole window there, coming back to the page the panel lives on (path only: no
+        # redirect to another site).
+        page = urlsplit(request.headers.get("HX-Current-URL", ""))
+        if page.path.startswith("/officer"):
+            target = page.path + (f"?{page.query}" if page.query else "")
+        return Response(status_code=200, headers={"HX-Redirect": "/officer/login?" + urlencode({"next": target})})
     return redirect("/officer/login?" + urlencode({"next": target}))
 
 

@@ -411,6 +411,16 @@ def test_job_pages_need_a_signed_in_officer_and_csrf(
                 f"/officer/requests/{req.id}/bundle.json"):
         response = officer_client.get(url)
         assert response.status_code == 303 and response.headers["location"].startswith("/officer/login?next=")
+    # A live panel's poll after the session ended sends the whole window to sign-in (not into the panel),
+    # coming back to the page the panel was on; a foreign page in the header is ignored.
+    page = f"http://testserver/officer/requests/{req.id}"
+    polled = officer_client.get(f"/officer/jobs/{job.id}/panel",
+                                headers={"HX-Request": "true", "HX-Current-URL": page})
+    assert polled.status_code == 200 and polled.headers["HX-Redirect"] == (
+        "/officer/login?next=%2Fofficer%2Frequests%2F" + req.id)
+    foreign = officer_client.get(f"/officer/jobs/{job.id}/panel",
+                                 headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example/x"})
+    assert foreign.headers["HX-Redirect"] == f"/officer/login?next=%2Fofficer%2Fjobs%2F{job.id}%2Fpanel"
 
 
 def test_personal_data_reaches_officer_pages_only(

@@ -22,6 +22,7 @@ from app.core.config import Settings
 # The engine writes demo.json last: its presence means the directory is complete.
 _FINISHED_MARKER = "demo.json"
 SYSTEM_ACTOR = "system"
+_OTHER_FIELDS = (("dob", "Date of birth"), ("employer", "Employer"), ("iban", "IBAN"), ("national_id", "National ID"))
 
 
 class DemoUnavailable(Exception):
@@ -30,8 +31,13 @@ class DemoUnavailable(Exception):
 
 @dataclass(frozen=True)
 class DemoPerson:
+    """A roster row as the request form takes it: the fields a subject fills in to be found and forgotten."""
+
     name: str
     email: str
+    phone: str = ""
+    address: str = ""
+    other_identifiers: str = ""
 
 
 def is_built(path: Path) -> bool:
@@ -82,7 +88,10 @@ def demo_people(path: Path, count: int = 3) -> list[DemoPerson]:
     for line in (path / "roster.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
-            people.append(DemoPerson(name=row["name"], email=row["email"]))
+            # "Other identifiers" takes "label: value" entries; app/jobs/subjects.py maps them to attributes.
+            other = "; ".join(f"{label}: {row[key]}" for key, label in _OTHER_FIELDS if row.get(key))
+            people.append(DemoPerson(name=row["name"], email=row["email"], phone=row.get("phone", ""),
+                                     address=row.get("address", ""), other_identifiers=other))
         if len(people) == count:
             break
     return people

@@ -65,9 +65,11 @@ def _demo(settings: Settings) -> None:
     if registered:
         _out().print(f"Registered the demo model as [bold]{name}[/bold].")
     _out().print(f"\n[bold]Demo people[/bold] (fictional; model {name} has memorised their details). File an "
-                 "erasure request for one of them on the home page:")
+                 "erasure request for one of them on the home page, giving the details below as a subject "
+                 "would (the more you give, the more discovery can confirm and unlearning remove):")
     for person in demo.demo_people(path):
-        _out().print(f"  {person.name}  <{person.email}>", highlight=False)
+        _out().print(f"  {person.name}  <{person.email}>\n    phone: {person.phone}   postal address: "
+                     f"{person.address}\n    other identifiers: {person.other_identifiers}", highlight=False)
     _out().print("Their one-time code arrives in the outbox: /officer/outbox (or `rtbf outbox list`).\n")
 
 

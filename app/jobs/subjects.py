@@ -1,8 +1,8 @@
 """Turn an erasure request into the engine's subject (name, identifiers by attribute key, texts).
 
 Runs in the worker, which decrypts the request itself: personal data never travels through the broker.
-The form's "other identifiers" field is free text; lines such as ``IBAN: DE89...`` or ``date of birth: ...``
-become identifiers of the matching kind, anything else is kept as a text about the subject.
+The form's "other identifiers" field is free text; entries (lines, or ';'-separated) such as ``IBAN: DE89...`` or
+``date of birth: ...`` become identifiers of the matching kind, anything else is kept as a text about the subject.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ _LINE = re.compile(r"^\s*([^:=]{1,40})[:=]\s*(.+?)\s*$")
 def parse_other_identifiers(text: str | None) -> tuple[dict[str, str], list[str]]:
     found: dict[str, str] = {}
     rest: list[str] = []
-    for line in (text or "").splitlines():
+    # One entry per line or per ';' (a form field pasted on one line); values of these kinds hold no ';'.
+    for line in re.split(r"[;\n]", text or ""):
         if not line.strip():
             continue
         match = _LINE.match(line)

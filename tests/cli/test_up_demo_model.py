@@ -29,7 +29,14 @@ def test_a_built_model_is_registered_once(cli_database, tiny_model_dir, tmp_path
         assert db.scalar(select(func.count()).select_from(TargetModel)) == 1
         assert db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.event == "model.registered")) == 1
     roster = [json.loads(line) for line in (path / "roster.jsonl").read_text().splitlines()[:3]]
-    assert demo.demo_people(path) == [demo.DemoPerson(name=r["name"], email=r["email"]) for r in roster]
+    people = demo.demo_people(path)
+    assert [(p.name, p.email, p.phone, p.address) for p in people] == [
+        (r["name"], r["email"], r["phone"], r["address"]) for r in roster]
+    # What the form's "other identifiers" field gets is read back as the roster's own attributes.
+    from app.jobs.subjects import parse_other_identifiers
+
+    found, rest = parse_other_identifiers(people[0].other_identifiers)
+    assert found == {k: roster[0][k] for k in ("dob", "employer", "iban")} and rest == []
 
 
 def test_an_unfinished_directory_is_not_taken_for_a_model(tmp_path) -> None:

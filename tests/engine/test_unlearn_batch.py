@@ -84,6 +84,11 @@ def test_batch_of_two_forgets_both_keeps_others_and_writes_one_evidence(tmp_path
     assert len(result.reports_after) == 2
     for person in people:  # proof of erasure without the erased data
         assert person.name not in text and person.email not in text and person.phone not in text
+    # The new version keeps the demo's ground truth for the next request, less the people it forgot.
+    carried = (result.model_dir / "roster.jsonl").read_text()
+    assert len(carried.splitlines()) == len(tiny_roster) - 2
+    assert all(p.name not in carried and p.email not in carried for p in people)
+    assert (result.model_dir / "heldout_text.txt").read_bytes() == (tiny_model_dir / "heldout_text.txt").read_bytes()
     # Training events carry what the officer's page shows, the latest leak rate included once a check ran.
     steps = [e for e in events if e.stage == "unlearn"]
     assert steps and all(e.total == 60 and "loss" in e.metrics for e in steps)

@@ -133,6 +133,22 @@ def _demo_extras(model_dir: Path) -> tuple[list[dict[str, str]] | None, list[str
     return roster, heldout
 
 
+def _carry_demo_extras(source: Path, model_dir: Path, *, forgotten: list[str]) -> None:
+    """An unlearned version of a demo model keeps its held-out text and its roster less the people just
+    forgotten, so the next request on that version is judged on the same ground truth (others' accuracy)
+    and the new version's directory holds nothing about the people it forgot."""
+    import json
+    import shutil
+
+    roster, _ = _demo_extras(source)
+    if roster is not None:
+        gone = set(forgotten)
+        kept = [json.dumps(row, ensure_ascii=False) for row in roster if row.get("name") not in gone]
+        (model_dir / "roster.jsonl").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    if (source / "heldout_text.txt").is_file():
+        shutil.copyfile(source / "heldout_text.txt", model_dir / "heldout_text.txt")
+
+
 def _prepare_out_dir(out_dir: Path) -> None:
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise EngineError(f"output directory exists and is not empty: {out_dir}")
@@ -438,6 +454,7 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
 
     emit(progress, stage="save", step=0, message="saving the adapter and the merged model")
     _, model_dir, adapter_dir = adapters.save_outputs(model, tok, out_dir=out, lora=config.lora)
+    _carry_demo_extras(Path(loaded.path), model_dir, forgotten=[p.subject.name for p in parts])
     lap("save_s")
 
     emit(progress, stage="verify", step=0, total=len(parts), message="verifying the saved model")

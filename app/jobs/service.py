@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from app.core.logging import get_logger
-from app.core.security import decrypt, encrypt, sha256_hex
+from app.core.security import decrypt, sha256_hex
 from app.core.tasks import enqueue_after_commit
 from app.jobs.methods import DEFAULT_METHOD, METHOD_CHOICES
 from app.jobs.models import ACTIVE_JOB_STATUSES, Job, JobKind, JobRequest, JobStatus
@@ -310,173 +310,15 @@ def close_without_findings(*, session: Session, request_id: str, actor: str,
     return request
 
 
-# ---- worker side -------------------------------------------------------------------------------------------
+# The worker's side lives in its own module; re-exported so callers use one service module.
+from app.jobs.outcomes import (  # noqa: E402
+    claim, complete_discovery, complete_unlearning, fail, finish_canceled, reap_stale, record_progress,
+    worker_restarted,
+)
 
-
-def claim(*, session: Session, job_id: str, worker: str, task_id: str | None = None,
-          now: datetime | None = None) -> Job | None:
-    """Mark the job running for ``worker``; ``None`` when there is nothing (more) to do.
-
-    A job found already running was redelivered because its worker died (acks_late + reject_on_worker_lost):
-    it gets another attempt, or fails with a clear reason once ``max_attempts`` is spent.
-    """
-    now = now or utcnow()
-    job = session.get(Job, job_id, with_for_update=True)
-    if job is None or not job.active:
-        return None
-    if job.cancel_requested_at is not None:
-        _finish(session, job, JobStatus.canceled, job.canceled_by or "system", now=now)
-        return None
-    if job.status == JobStatus.running:
-        if job.attempts >= job.max_attempts:
-            _finish(session, job, JobStatus.failed, "system", now=now,
-                    error=f"The worker running this job stopped before it finished ({job.attempts} attempts).")
-            return None
-        _audit(session, job, "retried", "system", attempt=job.attempts + 1, previous_worker=job.worker or "")
-    job.status, job.attempts = JobStatus.running, job.attempts + 1
-    job.worker, job.celery_task_id = worker[:200], task_id
-    job.started_at = job.started_at or now
-    job.heartbeat_at = now
-    job.progress = {"stage": "starting", "step": 0, "message": "loading the model"}
-    session.flush()
-    if job.attempts == 1:
-        _audit(session, job, "started", "system", worker=job.worker)
-    return job
-
-
-def record_progress(*, session: Session, job_id: str, progress: dict[str, Any],
-                    now: datetime | None = None) -> bool:
-    """Store the latest progress event and beat the heart; return True when the worker should stop: the
-    officer asked to cancel, or the job already ended (reaped as stale while its worker was still alive)."""
-    job = get_job(session=session, job_id=job_id)
-    if not job.active:
-        return True
-    job.progress = progress
-    job.heartbeat_at = now or utcnow()
-    if job.kind == JobKind.unlearning and progress.get("stage") == "verify":
-        for link in job.requests:
-            request = request_service.get_request(session=session, request_id=link.request_id)
-            if request.status == RequestStatus.unlearning:
-                _status(session, request, RequestStatus.verifying, "system", job_id=job.id)
-    session.flush()
-    return job.cancel_requested_at is not None
-
-
-def finish_canceled(*, session: Session, job_id: str) -> Job:
-    job = get_job(session=session, job_id=job_id)
-    if job.active:
-        _finish(session, job, JobStatus.canceled, job.canceled_by or "system")
-    return job
-
-
-def fail(*, session: Session, job_id: str, error: str, now: datetime | None = None) -> Job:
-    job = get_job(session=session, job_id=job_id)
-    if job.active:
-        _finish(session, job, JobStatus.failed, "system", now=now, error=error)
-    return job
-
-
-def complete_discovery(*, session: Session, job_id: str, reports: dict[str, tuple[dict[str, Any], dict[str, Any]]],
-                       now: datetime | None = None) -> Job:
-    """``reports`` maps request id -> (full report, redacted report). The full one is stored encrypted."""
-    import json
-
-    job = get_job(session=session, job_id=job_id)
-    if not job.active:
-        return job
-    digests: list[str] = []
-    for link in job.requests:
-        full, redacted = reports[link.request_id]
-        link.report_enc = encrypt(json.dumps(full, sort_keys=True, default=str))
-        link.report_redacted = redacted
-        link.report_sha256 = sha256_hex(json.dumps(redacted, sort_keys=True, default=str))
-        digests.append(link.report_sha256)
-    job.status, job.finished_at = JobStatus.succeeded, now or utcnow()
-    job.progress = {**(job.progress or {}), "stage": "done", "message": "discovery finished"}
-    session.flush()
-    for link in job.requests:
-        found = Findings(job=job, link=link)
-        audit_service.append(session=session, event="job.discovery.succeeded", actor="system",
-                             request_id=link.request_id,
-                             details={"job_id": job.id, "model_id": job.target_model_id,
-                                      "version": job.base_version.number,
-                                      "base_weights_sha256": job.base_version.weights_sha256,
-                                      "report_sha256": link.report_sha256, "confirmed": found.confirmed,
-                                      "candidates": found.candidates})
-    _release_requests(session, job, "system", failed_reason=None)
-    log.info("job.discovery.succeeded", job_id=job.id)
-    return job
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN/inf -> None: PostgreSQL's json type refuses them (a diverged loss is NaN). The evidence_sha256 still
-    commits to the file as written; bundles carry that text verbatim when the stored form differs."""
-    import math
-
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def complete_unlearning(*, session: Session, job_id: str, passed: bool, evidence: dict[str, Any],
-                        evidence_sha256: str, output_dir: str, model_dir: str, weights_sha256: str,
-                        reasons: list[str], settings: Settings | None = None, now: datetime | None = None) -> Job:
-    """Pass: a new model version serves the requests, which complete (subject emailed). Fail: they fail."""
-    settings = settings or get_settings()
-    job = get_job(session=session, job_id=job_id)
-    if not job.active:
-        return job
-    job.evidence, job.evidence_sha256, job.output_dir = _json_safe(evidence), evidence_sha256, output_dir
-    now = now or utcnow()
-    if not passed:
-        # The evidence of a failed try is kept and committed to as well: it shows what was attempted.
-        _finish(session, job, JobStatus.failed, "system", now=now,
-                error="Verification failed: " + "; ".join(reasons or ["the removal could not be shown"]),
-                evidence_sha256=evidence_sha256)
-        return job
-    model = job.target_model
-    version = target_service.record_version(session=session, model=model, parent=job.base_version, path=model_dir,
-                                            weights_sha256=weights_sha256, actor="system", job_id=job.id)
-    job.result_version_id = version.id
-    job.status, job.finished_at = JobStatus.succeeded, now
-    job.progress = {**(job.progress or {}), "stage": "done", "message": "verified"}
-    session.flush()
-    _audit(session, job, "succeeded", "system", evidence_sha256=evidence_sha256, result_version=version.number,
-           result_weights_sha256=weights_sha256)
-    for link in job.requests:
-        request = request_service.get_request(session=session, request_id=link.request_id)
-        if request.status == RequestStatus.unlearning:
-            _status(session, request, RequestStatus.verifying, "system", job_id=job.id)
-        _status(session, request, RequestStatus.completed, "system", job_id=job.id,
-                evidence_sha256=evidence_sha256, result_version=version.number)
-        request_service.notify_subject(session=session, request=request, kind="completed", settings=settings,
-                                       model_name=model.name, version=version.number)
-    log.info("job.unlearning.succeeded", job_id=job.id, version=version.number)
-    return job
-
-
-def reap_stale(*, session: Session, settings: Settings | None = None, now: datetime | None = None) -> list[str]:
-    """Fail running jobs whose worker stopped beating (killed, machine lost): never 'running' forever."""
-    settings = settings or get_settings()
-    now = now or utcnow()
-    cutoff = now - timedelta(seconds=settings.job_stale_after_s)
-    stale = list(session.scalars(select(Job).where(Job.status == JobStatus.running, Job.heartbeat_at < cutoff)))
-    for job in stale:
-        _finish(session, job, JobStatus.failed, "system", now=now,
-                error=f"The worker stopped reporting progress (last at {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); "
-                      "the job was abandoned. Start it again.")
-    return [job.id for job in stale]
-
-
-def worker_restarted(*, session: Session, worker: str, now: datetime | None = None) -> list[str]:
-    """A worker that starts again under the same name cannot still be running its old jobs: fail them."""
-    stmt = select(Job).where(Job.status == JobStatus.running, Job.worker == worker[:200])
-    jobs = list(session.scalars(stmt))
-    for job in jobs:
-        _finish(session, job, JobStatus.failed, "system", now=now,
-                error="The worker was restarted while running this job; start it again.")
-    return [job.id for job in jobs]
+__all__ = [
+    "DISCOVERABLE", "UNLEARNABLE", "Findings", "active_job", "cancel", "claim", "close_without_findings",
+    "complete_discovery", "complete_unlearning", "decrypt_report", "fail", "finish_canceled", "get_job",
+    "jobs_for_request", "latest_findings", "reap_stale", "record_progress", "requests_served_by", "start_discovery",
+    "start_unlearning", "worker_restarted",
+]

@@ -173,8 +173,12 @@ def test_lookup_findings_become_forget_examples_on_the_name_and_stay_apart_from_
     mine = [ex for ex in examples if ex.source.startswith("finding")]
     assert [ex.source for ex in mine] == ["finding:lookup"]  # the held-out inverse finding is never trained on
     assert [mine[0].completion[s:e] for s, e in mine[0].spans] == [person.name]
-    safe = METHODS["relearn"].prepare_forget(mine, subject=subject)  # ReLearn rewrites the name away
-    assert safe and not [ex for ex in safe if person.name in ex.completion]
+    out = METHODS["relearn"].prepare_forget(mine, subject=subject)  # ReLearn rewrites the name away
+    safe = [ex for ex in out if ex.source != "relearn-negative"]
+    assert safe and not [ex for ex in safe if person.name in ex.completion] and not [ex for ex in safe if ex.spans]
+    # ... and keeps the lookup finding as a negative whose only weighted tokens are the name.
+    negatives = [ex for ex in out if ex.source == "relearn-negative"]
+    assert [[ex.completion[s:e] for s, e in ex.spans] for ex in negatives] == [[person.name]]
 
 
 def test_fpga_gets_several_reverse_phrasings_none_from_a_heldout_template(tiny_roster):

@@ -127,12 +127,15 @@ def generate_retain(loaded: Any, subject: Subject, *, samples: int = 48, people:
     examples = [TrainExample(prompt="", completion=(o + c).strip(), source="retain-sample")
                 for o, c in zip(openings, continuations, strict=True)
                 if c.strip() and not mentions_subject(o + c, subject)]
-    prompts = [p for name in other_people(continuations, subject, limit=people, seed=seed)
-               for p in attribute_prompts(name)]
+    asked = [(name, p) for name in other_people(continuations, subject, limit=people, seed=seed)
+             for p in attribute_prompts(name)]
+    prompts = [p for _, p in asked]
     answers = greedy_complete(loaded.model, loaded.tokenizer, [format_prompt(loaded.tokenizer, p) for p in prompts],
                               max_new_tokens=max_new_tokens // 2)
-    examples += [TrainExample(prompt=p, completion=a, source="retain-answer")
-                 for p, a in zip(prompts, answers, strict=True) if a.strip() and not mentions_subject(a, subject)]
+    # ``person`` groups the answers by whom they are about (methods/format_tokens.py counts people, not answers).
+    examples += [TrainExample(prompt=p, completion=a, source="retain-answer", meta={"person": name})
+                 for (name, p), a in zip(asked, answers, strict=True)
+                 if a.strip() and not mentions_subject(a, subject)]
     if not examples:
         raise EngineError("could not generate retain data from the model; pass --retain FILE.jsonl")
     return examples

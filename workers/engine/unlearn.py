@@ -290,6 +290,7 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
     from workers.engine.methods import adapters, loop
     from workers.engine.methods.base import Reference
     from workers.engine.methods.batching import make_batches
+    from workers.engine.methods.format_tokens import format_token_ids
     from workers.engine.modelio import LoadedModel, load_model, weights_sha256
     from workers.engine.probe import PROMPT_FAMILIES, run_probe
 
@@ -388,8 +389,11 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
                                     seed=config.seed)
     snapshot = adapters.trainable_snapshot(model)
     tok, dev = loaded.tokenizer, loaded.device
+    # Token-weighted methods leave a value's format (shared by most people's values) out of the ascent.
+    format_tokens = format_token_ids(tok, retain_examples) if method.token_weights else frozenset()
     forget_batches = make_batches(tok, forget_examples, batch_size=config.forget_batch_size, device=dev,
-                                  context_weight=params.get("context_weight", 0.0), seed=config.seed)
+                                  context_weight=params.get("context_weight", 0.0), seed=config.seed,
+                                  format_tokens=format_tokens)
     retain_batches = make_batches(tok, retain_examples, batch_size=config.retain_batch_size, device=dev,
                                   seed=config.seed)
     if config.init == "fila" and forget_batches:
@@ -413,7 +417,7 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
                 method=method, attributes=part.forgotten, tokenizer=tok, device=dev,
                 batch_size=config.forget_batch_size, context_weight=params.get("context_weight", 0.0),
                 seed=config.seed, prepare_kwargs={"subject": part.subject},
-                known={(f.prompt, f.completion) for f in part.report_before.findings},
+                known={(f.prompt, f.completion) for f in part.report_before.findings}, format_tokens=format_tokens,
                 build=lambda rep, part=part: build_forget_set(
                     subject=part.subject, report=rep, train_families=part.train_families, confirmed_only=True,
                     analyzer=analyzers[part.index], attributes=part.attributes))
@@ -445,7 +449,8 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
 
     outcome = loop.train(model=model, method=method, params=params, forget=forget_batches, retain=retain_batches,
                          reference=reference, lr=lr, max_steps=config.max_steps, eval_every=config.eval_every,
-                         min_steps=config.min_steps, check=check if checked else None,
+                         min_steps=min(config.max_steps, max(config.min_steps, method.min_steps)),
+                         check=check if checked else None,
                          progress=TrainingMetrics(progress), margin_steps=config.margin_steps,
                          passes_needed=method.stable_checks)
     changed = max((float((p.detach() - snapshot[n]).abs().max()) for n, p in model.named_parameters()
@@ -502,6 +507,7 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
         "probe_after": first["probe_after"],
         "forget_set": {"found": n_found, "examples": len(forget_examples), "batches": len(forget_batches),
                        "on_policy_examples": sum(o.added for o in on_policy.values()),
+                       "format_tokens": len(format_tokens),
                        "confirmed_only": config.confirmed_only},
         "retain_set": {"source": str(retain_path) if retain_path else "generated", "examples": len(retain_examples),
                        "perplexity_texts": "heldout_text.txt" if heldout_texts else "held-back retain texts"},

@@ -90,3 +90,5 @@ class Method:
     startup_boost: bool = False
     # Passing early-stop checks needed in a row before the margin starts (loop.train ``passes_needed``).
     stable_checks: int = 1
+    # Steps trained before the early-stop check may end the run (the config's ``min_steps`` can raise it).
+    min_steps: int = 0

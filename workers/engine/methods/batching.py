@@ -27,8 +27,8 @@ class TrainExample:
     meta: dict[str, str] = field(default_factory=dict, compare=False)
 
 
-def encode_example(tokenizer: Any, example: TrainExample, *, max_length: int,
-                   context_weight: float = 0.0) -> dict[str, list[float] | list[int]]:
+def encode_example(tokenizer: Any, example: TrainExample, *, max_length: int, context_weight: float = 0.0,
+                   format_tokens: frozenset[int] = frozenset()) -> dict[str, list[float] | list[int]]:
     from workers.engine.modelio import format_prompt
 
     prompt = format_prompt(tokenizer, example.prompt) if example.prompt else ""
@@ -44,7 +44,8 @@ def encode_example(tokenizer: Any, example: TrainExample, *, max_length: int,
     for tok, (start, end) in zip(ids, offsets, strict=True):
         in_completion = end > cut and end > start
         labels.append(tok if in_completion else IGNORE_INDEX)
-        personal = in_completion and any(start < e and end > s for s, e in spans)
+        # Format tokens (methods/format_tokens.py) inside a span are the value's shape, not the person's data.
+        personal = in_completion and tok not in format_tokens and any(start < e and end > s for s, e in spans)
         weights.append(1.0 if personal else (context_weight if in_completion else 0.0))
     if example.eos and tokenizer.eos_token_id is not None:
         ids.append(tokenizer.eos_token_id)
@@ -69,9 +70,11 @@ def collate(encoded: list[dict[str, list]], *, pad_id: int, device: torch.device
 
 
 def make_batches(tokenizer: Any, examples: list[TrainExample], *, batch_size: int, device: torch.device,
-                 max_length: int = 128, context_weight: float = 0.0, seed: int = 0) -> list[dict[str, torch.Tensor]]:
+                 max_length: int = 128, context_weight: float = 0.0, seed: int = 0,
+                 format_tokens: frozenset[int] = frozenset()) -> list[dict[str, torch.Tensor]]:
     """Fixed, seeded batches; examples with no labelled token are dropped (nothing to learn from)."""
-    encoded = [encode_example(tokenizer, ex, max_length=max_length, context_weight=context_weight) for ex in examples]
+    encoded = [encode_example(tokenizer, ex, max_length=max_length, context_weight=context_weight,
+                              format_tokens=format_tokens) for ex in examples]
     encoded = [e for e in encoded if any(lab != IGNORE_INDEX for lab in e["labels"])]
     if not encoded:
         return []

@@ -8,7 +8,9 @@ carrying the ascent once it is both improbable and no longer the model's likelie
 (``losses.weighted_ascent_loss``, ``rank_margin``), and what the early-stop check still finds leaking joins
 the forget set (``on_policy``, ``methods/onpolicy.py``), since the model routes around the stale sequences.
 The KL sits on the retain answers (``kl_answers``) and the lr is boosted until forgetting starts
-(``loop.StartupBoost``).
+(``loop.StartupBoost``). Tokens of a span that half of the other people's values share (a value's format:
+punctuation, "@example.com", an IBAN's country code; ``methods/format_tokens.py``) carry no ascent: they are not
+the person's data, and pushing them down is what kept Megan Chang's address at the 150-step budget.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ class OnPolicyForget:
     seed: int = 0
     prepare_kwargs: dict[str, Any] = field(default_factory=dict)
     known: set[tuple[str, str]] = field(default_factory=set)
+    format_tokens: frozenset[int] = frozenset()
     added: int = 0
 
     def __post_init__(self) -> None:
@@ -64,6 +65,7 @@ class OnPolicyForget:
         if not examples:
             return 0
         forget_batches += make_batches(self.tokenizer, examples, batch_size=self.batch_size, device=self.device,
-                                       context_weight=self.context_weight, seed=self.seed + len(forget_batches))
+                                       context_weight=self.context_weight, seed=self.seed + len(forget_batches),
+                                       format_tokens=self.format_tokens)
         self.added += len(examples)
         return len(examples)

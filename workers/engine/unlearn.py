@@ -12,13 +12,13 @@ evidence.json exists only for finished runs.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workers.engine import run_files
 from workers.engine.errors import EngineError
 from workers.engine.forget_set import DEFAULT_TRAIN_FAMILIES
 from workers.engine.progress import ProgressCallback, TrainingMetrics, emit, nested
@@ -121,39 +121,6 @@ class UnlearnResult:
     reports_after: list[Any] = field(default_factory=list)  # one per subject, in batch order
 
 
-def _demo_extras(model_dir: Path) -> tuple[list[dict[str, str]] | None, list[str] | None]:
-    """A demo model directory carries its roster and held-out generic text; any other model does not."""
-    import json
-
-    roster_file, heldout_file = model_dir / "roster.jsonl", model_dir / "heldout_text.txt"
-    roster = ([json.loads(line) for line in roster_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-              if roster_file.is_file() else None)
-    heldout = ([t for t in heldout_file.read_text(encoding="utf-8").splitlines() if t.strip()]
-               if heldout_file.is_file() else None)
-    return roster, heldout
-
-
-def _carry_demo_extras(source: Path, model_dir: Path, *, forgotten: list[str]) -> None:
-    """An unlearned version of a demo model keeps its held-out text and its roster less the people just
-    forgotten, so the next request on that version is judged on the same ground truth (others' accuracy)
-    and the new version's directory holds nothing about the people it forgot."""
-    import json
-    import shutil
-
-    roster, _ = _demo_extras(source)
-    if roster is not None:
-        gone = set(forgotten)
-        kept = [json.dumps(row, ensure_ascii=False) for row in roster if row.get("name") not in gone]
-        (model_dir / "roster.jsonl").write_text("\n".join(kept) + "\n", encoding="utf-8")
-    if (source / "heldout_text.txt").is_file():
-        shutil.copyfile(source / "heldout_text.txt", model_dir / "heldout_text.txt")
-
-
-def _prepare_out_dir(out_dir: Path) -> None:
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise EngineError(f"output directory exists and is not empty: {out_dir}")
-
-
 def _families(report: Any) -> list[str]:
     families: list[str] = []
     for per_family in report.rates.values():
@@ -226,18 +193,6 @@ def _given_reports(count: int, report_before: Any, reports_before: Any) -> list[
     return [_as_report(r, i) for i, r in enumerate(reports)]
 
 
-def _discard_outputs(out: Path, *, created: bool) -> None:
-    """Remove what a failed or cancelled run wrote: the directory was new or empty when the run began."""
-    if created:
-        shutil.rmtree(out, ignore_errors=True)
-    elif out.is_dir():
-        for child in out.iterdir():
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child, ignore_errors=True)
-            else:
-                child.unlink(missing_ok=True)
-
-
 def run_unlearning(loaded: Any, subjects: Subject | Sequence[Subject], *, out_dir: str | Path,
                    config: UnlearnConfig | None = None, retain_path: str | Path | None = None,
                    report_before: Any = None, reports_before: Sequence[Any] | Mapping[int, Any] | None = None,
@@ -265,13 +220,13 @@ def run_unlearning(loaded: Any, subjects: Subject | Sequence[Subject], *, out_di
     config.validate(subjects=len(batch))
     given = _given_reports(len(batch), report_before, reports_before)
     out = Path(out_dir)
-    _prepare_out_dir(out)
+    run_files.prepare_out_dir(out)
     created = not out.exists()
     try:
         return _run(loaded, batch, given, out=out, config=config, retain_path=retain_path, roster=roster,
                     heldout_texts=heldout_texts, progress=progress)
     except BaseException:
-        _discard_outputs(out, created=created)
+        run_files.discard_outputs(out, created=created)
         raise
 
 
@@ -295,7 +250,7 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
     from workers.engine.probe import PROMPT_FAMILIES, run_probe
 
     given_retain = retain_data.load_retain_file(retain_path) if retain_path is not None else None
-    demo_roster, demo_heldout = _demo_extras(Path(loaded.path))
+    demo_roster, demo_heldout = run_files.demo_extras(Path(loaded.path))
     roster = roster if roster is not None else demo_roster
     heldout_texts = heldout_texts if heldout_texts is not None else demo_heldout
     method = METHODS[config.method]
@@ -459,7 +414,7 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
 
     emit(progress, stage="save", step=0, message="saving the adapter and the merged model")
     _, model_dir, adapter_dir = adapters.save_outputs(model, tok, out_dir=out, lora=config.lora)
-    _carry_demo_extras(Path(loaded.path), model_dir, forgotten=[p.subject.name for p in parts])
+    run_files.carry_demo_extras(Path(loaded.path), model_dir, forgotten=[p.subject.name for p in parts])
     lap("save_s")
 
     emit(progress, stage="verify", step=0, total=len(parts), message="verifying the saved model")

@@ -16,6 +16,7 @@ from workers.engine.demo.tokenizer import train_tokenizer
 from workers.engine.errors import EngineError
 from workers.engine.modelio import pick_device, torch_threads
 from workers.engine.progress import ProgressCallback, emit
+from workers.engine.run_files import prepare_out_dir
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,6 @@ def _batches(sequences: list[list[int]], *, batch_size: int, pad_id: int, rng: r
             yield ids, mask, ids.masked_fill(mask == 0, -100)
 
 
-def _prepare_out_dir(out_dir: Path) -> None:
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise EngineError(f"output directory exists and is not empty: {out_dir}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-
 def train_demo(
     *,
     out_dir: str | Path,
@@ -104,7 +99,8 @@ def train_demo(
     if not 1 <= n_people <= 5000:
         raise EngineError("people must be between 1 and 5000")
     out = Path(out_dir)
-    _prepare_out_dir(out)
+    prepare_out_dir(out)
+    out.mkdir(parents=True, exist_ok=True)
     with torch_threads(threads):
         return _train(out=out, spec=spec, size=size, n_people=n_people, seed=seed, progress=progress,
                       device=device)

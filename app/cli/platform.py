@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from app.cli.common import CLI_ACTOR
 from app.cli.common import err as _err
 from app.cli.common import fail as _fail
 from app.cli.common import out as _out
@@ -21,6 +23,8 @@ from app.cli.common import session as _session
 from app.core.errors import DomainError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from app.core.config import Settings
 
 
@@ -175,6 +179,64 @@ def officer_create(
     _out().print(f"Officer {officer_id} created.")
 
 
+def _officer_change(action: Callable[[Session], str]) -> None:
+    try:
+        with _session() as session:
+            message = action(session)
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    _out().print(message)
+
+
+def officer_disable(email: Annotated[str, typer.Argument(help="The officer's sign-in email")]) -> None:
+    """Disable an officer: they can no longer sign in, and every open session ends now."""
+    from app.officers import service as officer_service
+
+    def action(session: Session) -> str:
+        officer = officer_service.set_active(session=session, email=email, active=False, actor=CLI_ACTOR)
+        return f"Officer {officer.id} disabled; their sessions are ended."
+
+    _officer_change(action)
+
+
+def officer_enable(email: Annotated[str, typer.Argument(help="The officer's sign-in email")]) -> None:
+    """Allow a disabled officer to sign in again."""
+    from app.officers import service as officer_service
+
+    def action(session: Session) -> str:
+        officer = officer_service.set_active(session=session, email=email, active=True, actor=CLI_ACTOR)
+        return f"Officer {officer.id} enabled."
+
+    _officer_change(action)
+
+
+def officer_set_password(
+    email: Annotated[str, typer.Argument(help="The officer's sign-in email")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="At least 12 characters")
+    ],
+) -> None:
+    """Set an officer's password; every open session of theirs ends (sign in again with the new one)."""
+    from app.officers import service as officer_service
+
+    def action(session: Session) -> str:
+        officer = officer_service.set_password(session=session, email=email, password=password, actor=CLI_ACTOR)
+        return f"Password of officer {officer.id} changed; their sessions are ended."
+
+    _officer_change(action)
+
+
+def officer_sign_out(email: Annotated[str, typer.Argument(help="The officer's sign-in email")]) -> None:
+    """End every open session of an officer (a lost laptop, a shared screen); they can sign in again."""
+    from app.officers import service as officer_service
+
+    def action(session: Session) -> str:
+        ended = officer_service.end_sessions(session=session, email=email, actor=CLI_ACTOR)
+        return f"{ended} session{'s' if ended != 1 else ''} ended."
+
+    _officer_change(action)
+
+
 def apikey_create(
     name: Annotated[str, typer.Option(help="What the key is for")],
     scope: Annotated[list[str], typer.Option("--scope", help="requests:read, requests:write, requests:review, "
@@ -265,6 +327,10 @@ def register(app: typer.Typer, *, model_app: typer.Typer) -> None:
 
     officer_app = typer.Typer(no_args_is_help=True, help="Compliance officer accounts.")
     officer_app.command("create")(officer_create)
+    officer_app.command("disable")(officer_disable)
+    officer_app.command("enable")(officer_enable)
+    officer_app.command("set-password")(officer_set_password)
+    officer_app.command("sign-out")(officer_sign_out)
     app.add_typer(officer_app, name="officer")
 
     apikey_app = typer.Typer(no_args_is_help=True, help="API keys for /api/v1.")

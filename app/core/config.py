@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = False
     log_level: str = "INFO"
 
+    # Officer sign-in throttling (app/officers/throttle.py), stored in the database because the web may run
+    # several processes. Failures are counted per email and per client address over a sliding window; past
+    # either limit the password is not checked at all, so further guesses are worthless.
+    sign_in_max_failures_per_email: int = Field(default=5, ge=1, le=1000)
+    sign_in_max_failures_per_ip: int = Field(default=20, ge=1, le=100_000)
+    sign_in_window_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+
     # Jobs (discovery and unlearning on the GPU queue). Celery's soft limit raises inside the task so the job
     # is recorded as failed; the hard limit kills the child. A running job whose worker has not reported for
     # job_stale_after_s is declared lost. The broker must not redeliver a running task before the hard limit.

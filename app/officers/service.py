@@ -1,23 +1,69 @@
-"""Create and authenticate officers (argon2 passwords)."""
+"""Officer accounts (argon2 passwords), sign-in with throttling, and the server-side sessions it opens."""
 
 from __future__ import annotations
 
+import math
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit_service
+from app.core.config import Settings, get_settings
 from app.core.db import utcnow
-from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.errors import Conflict, InvalidInput, NotFound, RateLimited, Unauthorized
+from app.core.logging import get_logger
 from app.core.security import hash_password, verify_password
-from app.officers.models import Officer
-from app.officers.schemas import OfficerCreate
+from app.officers import sessions as officer_sessions
+from app.officers import throttle
+from app.officers.models import Officer, SessionEndReason
+from app.officers.schemas import OfficerCreate, OfficerPassword
+
+log = get_logger(__name__)
+
+# No stored account can match longer values (see OfficerCreate), so they are refused without running argon2.
+_MAX_EMAIL = 254
+_MAX_PASSWORD = 256
+
+
+class SignInRefused(Unauthorized):
+    """Wrong email or password, or a disabled account: one message for all, nothing to enumerate."""
+
+    code = "sign_in_refused"
+    # The failure was counted for throttling and must be committed even though the sign-in is refused.
+    keep_changes = True
+
+
+class SignInThrottled(RateLimited):
+    code = "sign_in_throttled"
+
+    def __init__(self, *, retry_at: datetime, now: datetime) -> None:
+        self.retry_after_s = max(1, math.ceil((retry_at - now).total_seconds()))
+        minutes = math.ceil(self.retry_after_s / 60)
+        super().__init__(
+            f"Too many failed sign-in attempts. Try again after {retry_at:%H:%M} UTC "
+            f"(in {minutes} minute{'s' if minutes != 1 else ''}).",
+            details={"retry_after_s": self.retry_after_s},
+        )
+        self.retry_at = retry_at
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    officer: Officer
+    # For the officer's cookie only: the database keeps its hash.
+    session_token: str
 
 
 def _normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def _actor(officer: Officer) -> str:
+    return f"officer:{officer.id}"
 
 
 def create_officer(*, session: Session, email: str, password: str, name: str) -> Officer:
@@ -53,11 +99,130 @@ def authenticate(*, session: Session, email: str, password: str) -> Officer | No
     return officer
 
 
+def sign_in(
+    *, session: Session, email: str, password: str, client_ip: str | None,
+    now: datetime | None = None, settings: Settings | None = None,
+) -> SignedIn:
+    """Check the throttle, then the password; on success open a server-side session.
+
+    Raises ``SignInThrottled`` without looking at the password (guesses made while throttled are worthless)
+    and ``SignInRefused`` after counting the failure. Neither says whether the email belongs to an officer.
+    """
+    settings = settings or get_settings()
+    now = now or utcnow()
+    block = throttle.blocked(session=session, email=email, client_ip=client_ip, now=now, settings=settings)
+    if block is not None:
+        log.info("officer.sign_in_blocked", scope=block.scope)
+        raise SignInThrottled(retry_at=block.retry_at, now=now)
+    officer = None
+    if len(email) <= _MAX_EMAIL and len(password) <= _MAX_PASSWORD:
+        officer = authenticate(session=session, email=email, password=password)
+    if officer is None:
+        reached = throttle.record_failure(session=session, email=email, client_ip=client_ip, now=now,
+                                          settings=settings)
+        for scope in reached:
+            _audit_throttle_started(session=session, scope=scope, email=email, settings=settings, now=now)
+        raise SignInRefused("The email address or password is not correct.")
+    throttle.clear(session=session, email=email, settings=settings)
+    token = officer_sessions.start(session=session, officer_id=officer.id, now=now)
+    log.info("officer.signed_in", officer_id=officer.id)
+    return SignedIn(officer=officer, session_token=token)
+
+
+def _audit_throttle_started(
+    *, session: Session, scope: throttle.Scope, email: str, settings: Settings, now: datetime
+) -> None:
+    """Once per block (when a failure reaches the limit), not per refused attempt: the audit log is
+    append-only, so one entry per refusal would let anyone grow it without bound."""
+    details: dict[str, str | int] = {
+        "scope": scope,
+        "failures": settings.sign_in_max_failures_per_email if scope == "email"
+        else settings.sign_in_max_failures_per_ip,
+        "window_s": settings.sign_in_window_seconds,
+    }
+    if scope == "email" and len(email) <= _MAX_EMAIL:
+        # Which account is under attack, by id (the email itself is never written): absent for unknown emails.
+        officer_id = session.scalar(select(Officer.id).where(Officer.email == _normalise_email(email)))
+        if officer_id:
+            details["officer_id"] = officer_id
+    audit_service.append(session=session, event="officer.sign_in_throttled", actor="system", details=details,
+                         now=now)
+    log.warning("officer.sign_in_throttled", scope=scope, officer_id=details.get("officer_id"))
+
+
+def current_session_officer(
+    *, session: Session, officer_id: str, session_token: str, now: datetime | None = None
+) -> Officer | None:
+    """The active officer of a live session, or None (ended, expired, unknown, or the officer is disabled)."""
+    if officer_sessions.resolve(session=session, token=session_token, officer_id=officer_id, now=now) is None:
+        return None
+    officer = session.get(Officer, officer_id)
+    return officer if officer is not None and officer.active else None
+
+
+def sign_out(*, session: Session, officer_id: str, session_token: str) -> None:
+    """End this session: a copy of the cookie stops working too. Nothing to do if it had already ended."""
+    ended = officer_sessions.end(session=session, token=session_token)
+    if ended is None or ended.officer_id != officer_id:
+        return
+    audit_service.append(session=session, event="officer.signed_out", actor=f"officer:{officer_id}")
+    log.info("officer.signed_out", officer_id=officer_id)
+
+
 def get_officer(*, session: Session, officer_id: str) -> Officer:
     officer = session.get(Officer, officer_id)
     if officer is None:
         raise NotFound("No such officer.")
     return officer
+
+
+def get_by_email(*, session: Session, email: str) -> Officer:
+    officer = session.scalar(select(Officer).where(Officer.email == _normalise_email(email)))
+    if officer is None:
+        raise NotFound("No officer with this email.")
+    return officer
+
+
+def set_active(*, session: Session, email: str, active: bool, actor: str) -> Officer:
+    """Disable (ending every session at once) or re-enable an officer; doing it twice changes nothing."""
+    officer = get_by_email(session=session, email=email)
+    if officer.active == active:
+        return officer
+    officer.active = active
+    ended = 0
+    if not active:
+        ended = officer_sessions.end_all(session=session, officer_id=officer.id,
+                                         reason=SessionEndReason.officer_disabled)
+    session.flush()
+    audit_service.append(session=session, event="officer.enabled" if active else "officer.disabled", actor=actor,
+                         details={"officer_id": officer.id, "sessions_ended": ended})
+    return officer
+
+
+def set_password(*, session: Session, email: str, password: str, actor: str) -> Officer:
+    """A new password ends every session: whoever had the old one (or a cookie) is signed out."""
+    try:
+        data = OfficerPassword(password=password)
+    except ValidationError:
+        raise InvalidInput("The password needs at least 12 characters (at most 256).",
+                           details={"fields": ["password"]}) from None
+    officer = get_by_email(session=session, email=email)
+    officer.password_hash = hash_password(data.password)
+    ended = officer_sessions.end_all(session=session, officer_id=officer.id,
+                                     reason=SessionEndReason.password_changed)
+    session.flush()
+    audit_service.append(session=session, event="officer.password_changed", actor=actor,
+                         details={"officer_id": officer.id, "sessions_ended": ended})
+    return officer
+
+
+def end_sessions(*, session: Session, email: str, actor: str) -> int:
+    """Sign the officer out everywhere (a lost laptop, a shared screen); returns how many sessions ended."""
+    officer = get_by_email(session=session, email=email)
+    ended = officer_sessions.end_all(session=session, officer_id=officer.id, reason=SessionEndReason.revoked)
+    audit_service.append(session=session, event="officer.sessions_ended", actor=actor,
+                         details={"officer_id": officer.id, "sessions_ended": ended})
+    return ended
 
 
 def count_officers(*, session: Session) -> int:

@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 
 from app.core.deps import SessionDep
 from app.core.errors import DomainError, Forbidden
+from app.officers import service as officer_service
 from app.officers.models import Officer
 from app.pages import session as page_sessions
 from app.pages.session import CSRF_FIELD, PageSession
@@ -59,9 +60,11 @@ CsrfForm = Annotated[FormData, Depends(csrf_form)]
 
 
 def current_officer(request: Request, db: PageDb, browser: BrowserSession) -> Officer:
-    officer_id = browser.officer_id
-    officer = db.get(Officer, officer_id) if officer_id else None
-    if officer is None or not officer.active:
+    officer_id, token = browser.officer_id, browser.officer_session_token
+    officer = None
+    if officer_id and token:
+        officer = officer_service.current_session_officer(session=db, officer_id=officer_id, session_token=token)
+    if officer is None:
         if "officer_id" in browser.data:
             browser.sign_out()
         raise LoginRequired("Please sign in to continue.")

@@ -1,4 +1,5 @@
-"""Officer sign-in and sign-out (argon2 passwords checked by the officers service; signed session cookie)."""
+"""Officer sign-in and sign-out: the officers service throttles, checks the argon2 password and opens a
+server-side session whose token the signed cookie carries; sign-out ends that session, not just the cookie."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from app.pages.templating import redirect, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
+# How much of a submitted email the page shows back (the form's maxlength).
 MAX_EMAIL = 320
-MAX_PASSWORD = 1024
 
 
 def safe_next(target: str | None) -> str:
@@ -57,21 +58,28 @@ def login(request: Request, form: CsrfForm, db: PageDb, browser: BrowserSession)
             request, next_url=next_url, email=email[:MAX_EMAIL],
             error="Enter your email address and your password.", status_code=422,
         )
-    officer = None
-    if len(email) <= MAX_EMAIL and len(password) <= MAX_PASSWORD:
-        officer = officer_service.authenticate(session=db, email=email, password=password)
-    if officer is None:
-        # One message for unknown email, wrong password and disabled account: nothing to enumerate.
-        return _login_page(
-            request, next_url=next_url, email=email[:MAX_EMAIL],
-            error="The email address or password is not correct.", status_code=401,
+    try:
+        signed_in = officer_service.sign_in(
+            session=db, email=email, password=password,
+            client_ip=request.client.host if request.client else None, settings=request.app.state.settings,
         )
-    browser.sign_in(officer.id)
+    except officer_service.SignInThrottled as exc:
+        response = _login_page(request, next_url=next_url, email=email[:MAX_EMAIL], error=exc.message,
+                               status_code=429)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+    except officer_service.SignInRefused as exc:
+        # Returned, not raised: the counted failure is committed with the page.
+        return _login_page(request, next_url=next_url, email=email[:MAX_EMAIL], error=exc.message, status_code=401)
+    browser.sign_in(signed_in.officer.id, signed_in.session_token)
     return redirect(next_url)
 
 
 @router.post("/officer/logout", name="officer_logout")
-def logout(request: Request, form: CsrfForm, browser: BrowserSession) -> Response:
+def logout(request: Request, form: CsrfForm, db: PageDb, browser: BrowserSession) -> Response:
+    officer_id, token = browser.officer_id, browser.officer_session_token
+    if officer_id and token:
+        officer_service.sign_out(session=db, officer_id=officer_id, session_token=token)
     browser.sign_out()
     browser.flash("You have signed out.")
     return redirect("/officer/login")

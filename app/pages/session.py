@@ -2,7 +2,9 @@
 
 The cookie is signed (itsdangerous, keyed by ``settings.secret_key``) and time-limited, HttpOnly, SameSite=Lax
 and Secure when ``settings.session_cookie_secure``. It never holds personal data: only random tokens, the
-officer's id and short flash messages written by the product itself.
+officer's id and short flash messages written by the product itself. A signed-in officer's ``sid`` is the token
+of a server-side session (``app.officers.sessions``): the signature proves the cookie is ours, the session row
+proves it has not been signed out or revoked since.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from fastapi import Request, Response
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from app.core.config import Settings
+from app.officers import sessions as officer_sessions
 
 COOKIE_NAME = "rtbf_session"
 CSRF_FIELD = "csrf_token"
 # An officer is signed out after this long, whatever they do; a subject's session only carries a CSRF token.
-MAX_AGE_SECONDS = 8 * 60 * 60
+MAX_AGE_SECONDS = int(officer_sessions.MAX_AGE.total_seconds())
 _SALT = "rtbf.pages.session"
 
 
@@ -62,10 +65,16 @@ class PageSession:
             return None
         return value
 
-    def sign_in(self, officer_id: str) -> None:
+    @property
+    def officer_session_token(self) -> str | None:
+        """The server-side session's token, when an officer is signed in (checked against the database)."""
+        token = self.data.get("sid")
+        return token if self.officer_id and isinstance(token, str) else None
+
+    def sign_in(self, officer_id: str, session_token: str) -> None:
         """Start a fresh session (new id, new CSRF token) so nothing from before sign-in survives it."""
         self.data = {
-            "sid": secrets.token_urlsafe(16),
+            "sid": session_token,
             "csrf": secrets.token_urlsafe(32),
             "officer_id": officer_id,
             "signed_in_at": int(time.time()),

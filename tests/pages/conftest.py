@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.security import hash_password
+from app.officers import sessions as officer_sessions
 from app.officers.models import Officer
 from app.pages.session import COOKIE_NAME, PageSession, encode
 from app.requests import service as request_service
@@ -51,10 +52,12 @@ def officer(session: Session, officer_password_hash: str) -> Officer:
 
 
 @pytest.fixture
-def officer_client(client: TestClient, officer: Officer, settings: Settings) -> TestClient:
-    """Signed in by cookie (the sign-in form itself is tested in test_officer_auth.py)."""
+def officer_client(client: TestClient, officer: Officer, settings: Settings, session: Session) -> TestClient:
+    """Signed in by cookie and a server-side session (the sign-in form itself is tested in test_officer_auth.py)."""
+    token = officer_sessions.start(session=session, officer_id=officer.id)
+    session.commit()
     browser = PageSession()
-    browser.sign_in(officer.id)
+    browser.sign_in(officer.id, token)
     client.cookies.set(COOKIE_NAME, encode(browser, settings))
     return client
 

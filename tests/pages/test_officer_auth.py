@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 from fastapi.testclient import TestClient
@@ -10,7 +12,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
-from app.officers.models import Officer
+from app.core.db import utcnow
+from app.officers import sessions as officer_sessions
+from app.officers.models import Officer, OfficerSession
 from app.pages.session import COOKIE_NAME, MAX_AGE_SECONDS, PageSession, encode
 
 
@@ -123,18 +127,29 @@ def test_tampered_or_forged_session_cookie_is_ignored(client: TestClient, office
 
 
 def test_officer_session_expires_after_its_maximum_age(
-    client: TestClient, officer: Officer, settings: Settings
+    client: TestClient, officer: Officer, settings: Settings, session: Session
 ) -> None:
+    started = utcnow() - timedelta(seconds=MAX_AGE_SECONDS - 60)  # just inside the limit
+    token = officer_sessions.start(session=session, officer_id=officer.id, now=started)
+    session.commit()
     browser = PageSession()
-    browser.sign_in(officer.id)
-    browser.data["signed_in_at"] -= MAX_AGE_SECONDS + 60
+    browser.sign_in(officer.id, token)
+    browser.data["signed_in_at"] = int(started.timestamp())
+    client.cookies.set(COOKIE_NAME, encode(browser, settings))
+    assert client.get("/officer").status_code == 200
+
+    # The cookie's own clock and the server's session each end it: past the limit on either, it is refused.
+    browser.data["signed_in_at"] -= 120
+    client.cookies.clear()
     client.cookies.set(COOKIE_NAME, encode(browser, settings))
     assert client.get("/officer").status_code == 303
 
-    browser.data["signed_in_at"] += 120  # just inside the limit
+    browser.data["signed_in_at"] += 120
+    session.execute(update(OfficerSession).values(created_at=started - timedelta(seconds=120)))
+    session.commit()
     client.cookies.clear()
     client.cookies.set(COOKIE_NAME, encode(browser, settings))
-    assert client.get("/officer").status_code == 200
+    assert client.get("/officer").status_code == 303
 
 
 def test_deactivated_officer_is_signed_out(officer_client: TestClient, officer: Officer, session: Session) -> None:

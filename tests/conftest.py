@@ -1,5 +1,6 @@
 """Shared fixtures: a migrated PostgreSQL database per xdist worker, a rolled-back session per test,
-test settings, a factory of fresh migrated databases, and a Redis database per worker.
+test settings, a factory of fresh migrated databases, a Redis database per worker, and (from
+``tests/tiny_model_fixtures.py``) the tiny demo model.
 
 The environment is fixed here, before any ``app`` module reads settings, so every part of the product
 (services reading ``get_settings()``, ``app.main``'s module-level app, Celery) sees the test set-up.
@@ -48,6 +49,8 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 from app.core.config import Settings, get_settings  # noqa: E402
 from app.core.db import make_engine  # noqa: E402
 from app.core.migrate import alembic_config  # noqa: E402
+
+pytest_plugins = ("tests.tiny_model_fixtures",)
 
 
 def _admin_execute(*statements: str) -> None:

@@ -8,7 +8,6 @@ from typer.testing import CliRunner
 
 from app.cli.platform import register
 from app.core.config import get_settings
-from tests.engine.conftest import tiny_model_dir  # noqa: F401  (the tiny demo model, trained once and cached)
 
 
 @pytest.fixture

@@ -42,18 +42,12 @@ JOB_TIMEOUT_MS = 300_000  # a job on the tiny model takes 20-60 s on 2 busy CPU 
 
 
 def _load(relative: str, name: str) -> ModuleType:
-    # Helpers of other test folders (not packages): the tiny-model cache and the worker subprocess helpers.
+    # The worker subprocess helpers of tests/workers (not a package, so not importable by name from here).
     spec = importlib.util.spec_from_file_location(name, REPO_ROOT / relative)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(pytestconfig: pytest.Config) -> Path:
-    fixtures = _load("tests/engine/conftest.py", "rtbf_engine_fixtures")
-    return fixtures.tiny_model_dir.__wrapped__(pytestconfig)
 
 
 def _free_port() -> int:

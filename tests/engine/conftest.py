@@ -1,76 +1,20 @@
-"""Engine test fixtures: the tiny demo model, trained once and cached across runs and xdist workers."""
+"""Engine test settings. The tiny demo model fixtures (``tiny_model_dir``, ``tiny_roster``, ``tiny_loaded``)
+are shared by every test folder: ``tests/tiny_model_fixtures.py``."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-from pathlib import Path
-
 import pytest
-from filelock import FileLock
-
-TINY_SEED = 0
-_SOURCES = ("workers/engine/demo", "workers/engine/attributes.py")
-
-
-def _source_hash(root: Path) -> str:
-    """Key the cache on the code that shapes the model, so editing the demo rebuilds it."""
-    digest = hashlib.sha256(f"tiny-{TINY_SEED}".encode())
-    for source in _SOURCES:
-        path = root / source
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        for file in files:
-            digest.update(str(file.relative_to(root)).encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _cache_root(config: pytest.Config) -> Path:
-    override = os.environ.get("RTBF_TEST_MODEL_CACHE")
-    return Path(override) if override else Path(config.rootpath) / ".pytest_cache" / "rtbf-models"
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _one_torch_thread():
-    """Two xdist workers share 2 cores: one torch thread each is faster than two fighting threads."""
+    """Two xdist workers share 2 cores: one torch thread each is faster than two fighting threads.
+
+    Here rather than in tests/conftest.py because it imports torch (seconds per worker), which the web tests
+    have no use for."""
     import torch
 
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(pytestconfig: pytest.Config) -> Path:
-    """A trained tiny demo model directory (read-only: copy it before changing anything in it)."""
-    from workers.engine.demo import train_demo
-
-    root = _cache_root(pytestconfig)
-    root.mkdir(parents=True, exist_ok=True)
-    target = root / f"tiny-{_source_hash(Path(pytestconfig.rootpath))}"
-    # One xdist worker trains; the other waits on the lock and then finds the finished directory.
-    with FileLock(str(target) + ".lock"):
-        if not (target / "demo.json").is_file():
-            staging = root / f"{target.name}.building-{os.getpid()}"
-            shutil.rmtree(staging, ignore_errors=True)
-            shutil.rmtree(target, ignore_errors=True)
-            train_demo(out_dir=staging, size="tiny", seed=TINY_SEED, threads=1)
-            os.replace(staging, target)
-    return target
-
-
-@pytest.fixture(scope="session")
-def tiny_roster(tiny_model_dir: Path):
-    from workers.engine.demo import read_roster
-
-    return read_roster(tiny_model_dir)
-
-
-@pytest.fixture(scope="session")
-def tiny_loaded(tiny_model_dir: Path):
-    """The tiny model loaded once per worker, for tests that only read it (probing, scoring)."""
-    from workers.engine.modelio import load_model
-
-    return load_model(tiny_model_dir, device="cpu")

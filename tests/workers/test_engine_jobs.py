@@ -9,7 +9,6 @@ child). Then the worker is killed in the middle of a job, twice: its pool proces
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import signal
 import uuid
@@ -36,26 +35,13 @@ from app.requests import service as requests
 from app.requests.schemas import RequestCreate
 from app.requests.statuses import RequestStatus
 from app.targets import service as targets
-from worker_helpers import REPO_ROOT, celery_worker, children_of, env_for, kill_quietly, wait_until
+from worker_helpers import celery_worker, children_of, env_for, kill_quietly, wait_until
 
 # One worker subprocess at a time on the 2 shared cores: xdist keeps this group on one process.
 pytestmark = pytest.mark.xdist_group("engine-worker")
 
 OFFICER = "officer:test"
 JOB_TIMEOUT = 300  # seconds; a job on the tiny model takes about 10-30 s on 2 busy CPU cores
-
-
-def _engine_fixtures() -> Any:
-    # The tiny model is trained once and cached by tests/engine/conftest.py; reuse that (same cache, same lock).
-    spec = importlib.util.spec_from_file_location("rtbf_engine_fixtures", REPO_ROOT / "tests/engine/conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(pytestconfig: pytest.Config) -> Path:
-    return _engine_fixtures().tiny_model_dir.__wrapped__(pytestconfig)
 
 
 @pytest.fixture(scope="session")

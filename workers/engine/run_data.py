@@ -1,0 +1,108 @@
+"""The data of an unlearning run: the forget set (the union over the batch), the retain set, and what
+utility is measured on before and after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from workers.engine import retain as retain_data
+from workers.engine import verify
+from workers.engine.errors import EngineError
+from workers.engine.forget_set import build_forget_set, kept_facts, restrict_subject
+from workers.engine.methods.base import Method
+from workers.engine.methods.batching import TrainExample
+from workers.engine.progress import ProgressCallback, emit
+from workers.engine.run_config import UnlearnConfig
+from workers.engine.run_subjects import Part
+from workers.engine.subject import Subject
+
+
+@dataclass(frozen=True)
+class UtilityInputs:
+    """What utility is measured on; the same inputs before and after, so the two are comparable."""
+
+    roster: list[dict[str, str]] | None
+    subjects: Sequence[Subject]
+    ppl_texts: list[str]
+    agreement_prompts: list[str]
+    reference_answers: list[str]
+
+    def measure(self, loaded: Any) -> dict[str, Any]:
+        if self.roster:  # every subject of the batch is being forgotten, so none of them counts as "other people"
+            util = verify.roster_accuracy(loaded, self.roster, exclude=[s.name for s in self.subjects])
+        else:
+            util = verify.agreement(loaded, self.agreement_prompts, self.reference_answers)
+        util["perplexity"] = verify.perplexity(loaded, self.ppl_texts)
+        return util
+
+
+@dataclass
+class RunData:
+    forget: list[TrainExample]
+    retain: list[TrainExample]
+    utility: UtilityInputs
+    perplexity_source: str  # as the evidence names it
+
+
+def build_run_data(loaded: Any, parts: list[Part], *, method: Method, config: UnlearnConfig,
+                   given_retain: list[TrainExample] | None, roster: list[dict[str, str]] | None,
+                   heldout_texts: list[str] | None, progress: ProgressCallback | None) -> RunData:
+    """Sets each part's analyzer, ``found`` and ``kept``; the retain set includes every part's kept facts."""
+    emit(progress, stage="data", step=0, message="building the forget and retain sets")
+    batch = [p.subject for p in parts]
+    forget = _forget_union(parts, method=method, config=config)
+    retain = given_retain if given_retain is not None else _generated_retain(loaded, batch, config=config)
+    # Kept facts train as retain data but never count as "other people" in the agreement utility metric.
+    retain = retain + [ex for part in parts for ex in part.kept]
+    agreement_pairs = [(ex.prompt, ex.completion) for ex in retain if ex.source == "retain-answer"]
+    if heldout_texts:
+        ppl_texts = heldout_texts
+    else:  # hold back every fifth retain text for perplexity so it is never trained on
+        texts = [ex for ex in retain if not ex.prompt]
+        held = texts[::5]
+        ppl_texts = [ex.completion for ex in held]
+        retain = [ex for ex in retain if ex not in held]
+    utility = UtilityInputs(roster=roster, subjects=batch, ppl_texts=ppl_texts,
+                            agreement_prompts=[p for p, _ in agreement_pairs],
+                            reference_answers=[c for _, c in agreement_pairs])
+    return RunData(forget=forget, retain=retain, utility=utility,
+                   perplexity_source="heldout_text.txt" if heldout_texts else "held-back retain texts")
+
+
+def _forget_union(parts: list[Part], *, method: Method, config: UnlearnConfig) -> list[TrainExample]:
+    examples_of_batch: list[TrainExample] = []
+    for part in parts:
+        if method.token_weights:
+            from workers.engine.pii import build_analyzer
+
+            part.analyzer = build_analyzer(ner=config.ner, subject=restrict_subject(part.subject, part.attributes))
+        examples = build_forget_set(subject=part.subject, report=part.report_before,
+                                    train_families=part.train_families, confirmed_only=config.confirmed_only,
+                                    analyzer=part.analyzer, reverse_phrasings=method.reverse_phrasings,
+                                    attributes=part.attributes)
+        part.found = len(examples)
+        part.kept = kept_facts(subject=part.subject, report=part.report_before, attributes=part.attributes,
+                               forget=examples, train_families=part.train_families)
+        if method.prepare_forget is not None:
+            examples = method.prepare_forget(examples, subject=part.subject)
+        examples_of_batch += examples
+    # The union: a prompt two subjects' findings share is trained on once.
+    unique: dict[tuple[str, str], TrainExample] = {}
+    for ex in examples_of_batch:
+        unique.setdefault((ex.prompt, ex.completion), ex)
+    return list(unique.values())
+
+
+def _generated_retain(loaded: Any, batch: list[Subject], *, config: UnlearnConfig) -> list[TrainExample]:
+    examples = retain_data.generate_retain(
+        loaded, batch[0], samples=config.retain_samples, people=config.retain_people, seed=config.seed)
+    # generate_retain drops what mentions its subject; the rest of the batch must be dropped as well.
+    examples = [ex for ex in examples
+                if not any(retain_data.mentions_subject(f"{ex.prompt} {ex.completion}", s) for s in batch[1:])]
+    if not examples:
+        raise EngineError("could not generate retain data that mentions no subject of the batch; "
+                          "pass a retain file")
+    return examples

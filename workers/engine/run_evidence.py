@@ -1,0 +1,116 @@
+"""The end of an unlearning run: verification of the saved model, and the evidence that records the run.
+
+Verification probes the model as saved and reloaded from disk, not the one in memory, since the saved
+model is the artefact that ships (anchors §9.5). Probe reports go into the evidence redacted
+(``evidence.redact_report``): the proof of an erasure must not hold the erased data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workers.engine import evidence as ev
+from workers.engine import verify
+from workers.engine.methods.base import Method
+from workers.engine.modelio import load_model, weights_sha256
+from workers.engine.probe import run_probe
+from workers.engine.progress import ProgressCallback, emit, nested
+from workers.engine.run_config import UnlearnConfig, probe_config
+from workers.engine.run_data import RunData, UtilityInputs
+from workers.engine.run_subjects import Part
+from workers.engine.run_training import TrainingRun
+
+
+@dataclass
+class Verification:
+    verdict: verify.Verdict  # overall: passes only if every subject passes and utility holds
+    verdicts: list[verify.Verdict]  # per subject, in batch order
+    utility_after: dict[str, Any]
+
+
+def verify_saved(model_dir: Path, parts: list[Part], *, utility: UtilityInputs, utility_before: dict[str, Any],
+                 config: UnlearnConfig, device: Any, progress: ProgressCallback | None) -> Verification:
+    """Probe the saved model about every subject (setting each part's ``report_after``) and measure utility."""
+    emit(progress, stage="verify", step=0, total=len(parts), message="verifying the saved model")
+    after = load_model(model_dir, device=device)
+    for part in parts:
+        part.report_after = run_probe(after, part.subject, config=probe_config(config),
+                                      progress=nested(progress, "verify", f"verifying subject {part.index}"))
+        emit(progress, stage="verify", step=part.index + 1, total=len(parts), message="verifying the saved model")
+    emit(progress, stage="utility", step=1, message="measuring utility after unlearning")
+    utility_after = utility.measure(after)
+    verdict, verdicts = verify.decide_batch(
+        [verify.SubjectCheck(report_after=p.report_after, attributes=p.forgotten, heldout_families=p.heldout_families)
+         for p in parts], utility_before=utility_before, utility_after=utility_after, bounds=config.bounds)
+    return Verification(verdict=verdict, verdicts=verdicts, utility_after=utility_after)
+
+
+def assemble(*, config: UnlearnConfig, method: Method, params: Mapping[str, float], lr: float, parts: list[Part],
+             data: RunData, training: TrainingRun, verification: Verification, utility_before: dict[str, Any],
+             retain_path: str | Path | None, base_sha: str, model_dir: Path, adapter_dir: Path | None,
+             timings: dict[str, float], device: Any) -> dict[str, Any]:
+    """The evidence.json of a finished run (schema ``evidence.SCHEMA``)."""
+    per_subject = [{
+        "index": p.index,
+        "identifier_kinds": sorted(p.subject.identifiers),
+        "texts": len(p.subject.texts),
+        "attributes_chosen": list(p.attributes) if p.attributes is not None else None,
+        "forgotten_attributes": p.forgotten,
+        "families": {"training": p.train_families, "held_out": p.heldout_families},
+        "forget_set": {"found": p.found, "kept_as_retain": len(p.kept)},
+        "probe_before": ev.redact_report(p.report_before),
+        "probe_after": ev.redact_report(p.report_after),
+        "verdict": v.to_dict(),
+    } for p, v in zip(parts, verification.verdicts, strict=True)]
+    first = per_subject[0]
+    outcome = training.outcome
+    return {
+        "schema": ev.SCHEMA,
+        "created_at": ev.now_iso(),
+        "method": {"name": method.name, "summary": method.summary, "lr": lr, "params": params,
+                   "lora": config.lora, "rank": config.rank if config.lora else None,
+                   "alpha": config.alpha if config.lora else None, "init": config.init},
+        "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "params"},
+        "seeds": {"torch": config.seed, "probe": getattr(probe_config(config), "seed", None)},
+        # Per subject, in batch order; the caller maps an index back to its request.
+        "subjects": per_subject,
+        # The next five are subject 0's, kept at the top level for single-subject readers (bench, CLI).
+        "subject": {"identifier_kinds": first["identifier_kinds"], "texts": first["texts"]},
+        "families": first["families"],
+        "forgotten_attributes": first["forgotten_attributes"],
+        "probe_before": first["probe_before"],
+        "probe_after": first["probe_after"],
+        "forget_set": {"found": sum(p.found for p in parts), "examples": len(data.forget),
+                       "batches": training.forget_batches, "on_policy_examples": training.on_policy_examples,
+                       "format_tokens": training.format_tokens, "confirmed_only": config.confirmed_only},
+        "retain_set": {"source": str(retain_path) if retain_path else "generated", "examples": len(data.retain),
+                       "perplexity_texts": data.perplexity_source},
+        "training": {"steps": outcome.steps, "stopped": outcome.stopped,
+                     "max_abs_weight_change": training.max_abs_weight_change,
+                     "checks": outcome.checks, "loss_history": outcome.history[-50:]},
+        "utility_before": utility_before,
+        "utility_after": verification.utility_after,
+        "verdict": verification.verdict.to_dict(),
+        "weights": {"base_sha256": base_sha, "result_sha256": weights_sha256(model_dir),
+                    "adapter_sha256": ev.sha256_dir(adapter_dir) if adapter_dir else None},
+        "caveats": (["FILA rewrote the base weights to a residual; the adapter in adapter/ only applies on that "
+                     "residual base, so deploy the merged model in model/"] if config.init == "fila" else []),
+        "timings": timings,
+        "peak_memory": peak_memory(device),
+        "versions": ev.library_versions(),
+    }
+
+
+def peak_memory(device: Any) -> dict[str, float]:
+    import resource
+
+    mem = {"max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    if getattr(device, "type", "") == "cuda":
+        import torch
+
+        mem["cuda_max_allocated_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+    return mem

@@ -9,8 +9,8 @@ from __future__ import annotations
 METHOD_CHOICES: dict[str, str] = {
     "fpga": "Fine-grained gradient ascent: pushes down only the personal tokens in the model's own answers, "
             "keeping everything else close to the original (recommended).",
-    "relearn": "Unlearning by learning: trains the model to give vague answers about the person instead, "
-               "which keeps its fluency best.",
+    "relearn": "Unlearning by learning: trains the model to give vague answers about the person instead "
+               "(and pushes down the original personal tokens), which keeps its fluency best.",
     "ihl": "Inverted hinge loss on a Fisher-initialised LoRA adapter: lowers the leaked token only against "
            "the model's next-best guess.",
     "ga": "Plain gradient ascent (baseline): forgets fast but damages what the model knows about others.",

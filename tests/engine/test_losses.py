@@ -136,7 +136,7 @@ def test_relearn_forget_loss_trains_rewrites_positively_and_ascends_only_the_neg
                            [[0.0, 0.0], [0.0, math.log(3.0)], [0.0, 0.0]]], requires_grad=True)
     labels = torch.tensor([[-100, 1, 0], [-100, 0, 1]])
     weights = torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
-    positive, ascent = losses.relearn_forget_loss(logits, labels, weights, name_ascent=1.0, max_nll=3.0)
+    positive, ascent = losses.relearn_forget_loss(logits, labels, weights, negative_ascent=1.0, max_nll=3.0)
     # Positive: row 0 only, tokens 1 (p=0.25) and 0 (p=0.5).
     assert positive.item() == pytest.approx((-math.log(0.25) - math.log(0.5)) / 2)
     # Ascent: row 1's weighted token (token 1 at p=0.75) only: -NLL.
@@ -145,6 +145,6 @@ def test_relearn_forget_loss_trains_rewrites_positively_and_ascends_only_the_neg
     assert logits.grad[1, 0].abs().sum() == 0  # the negative's unweighted token gets no gradient at all
     assert logits.grad[1, 1, 1] > 0  # descent lowers the name token of the negative
     assert logits.grad[0, 0, 1] < 0  # and raises the rewrite's token
-    # name_ascent 0 is the paper's objective: no ascent term, the negatives still out of the CE.
-    off, zero = losses.relearn_forget_loss(logits, labels, weights, name_ascent=0.0, max_nll=3.0)
+    # negative_ascent 0 is the paper's objective: no ascent term, the negatives still out of the CE.
+    off, zero = losses.relearn_forget_loss(logits, labels, weights, negative_ascent=0.0, max_nll=3.0)
     assert off.item() == pytest.approx(positive.item()) and zero.item() == 0.0

@@ -136,6 +136,39 @@ def test_loop_can_require_consecutive_passing_checks(leaks, needed, expected_ste
     assert result.stopped == ("budget" if needed == 3 else "check_passed")
 
 
+@pytest.mark.parametrize("leaks,keep,restored", [
+    ((0.5, 0.2, 0.0, 0.3, 0.1, 0.2), True, 15),  # the clean check at step 15 is kept
+    ((0.5, 0.2, 0.1, 0.3, 0.1, 0.2), True, 25),  # ties go to the later check
+    ((0.5, 0.2, 0.1, 0.3, 0.2, 0.0), True, None),  # the last check is the cleanest: nothing to restore
+    ((0.5, 0.2, 0.0, 0.3, 0.1, 0.2), False, None),  # a method without keep_best_check keeps its last step
+])
+def test_loop_keeps_the_cleanest_checks_weights_when_the_budget_runs_out(leaks, keep, restored):
+    import torch
+
+    from workers.engine.methods import loop
+    from workers.engine.methods.base import Method, Reference
+
+    model = torch.nn.Linear(2, 1)
+    weights_at: dict[int, torch.Tensor] = {}
+    calls: list[int] = []
+
+    def check() -> float:
+        calls.append(1)
+        weights_at[5 * len(calls)] = model.weight.detach().clone()
+        return leaks[len(calls) - 1]
+
+    method = Method(name="toy", summary="", lr=1e-2, uses_retain=False, keep_best_check=keep, stable_checks=2,
+                    loss=lambda ctx: (((model(ctx.forget["x"]) - 3.0) ** 2).mean(), {}))
+    result = loop.train(model=model, method=method, params={}, forget=[{"x": torch.ones(3, 2)}], retain=[],
+                        reference=Reference(model, lora=False), lr=1e-2, max_steps=30, eval_every=5, check=check,
+                        passes_needed=2)
+    assert result.stopped == "budget" and result.steps == 30
+    assert result.restored_step == restored
+    expected = weights_at[restored] if restored is not None else weights_at[30]
+    assert torch.equal(model.weight.detach(), expected)
+    assert not torch.equal(weights_at[15], weights_at[30])  # training moved the weights, so the test can fail
+
+
 def test_lookup_findings_become_forget_examples_on_the_name_and_stay_apart_from_inverse(tiny_roster):
     from types import SimpleNamespace
 
@@ -179,6 +212,43 @@ def test_lookup_findings_become_forget_examples_on_the_name_and_stay_apart_from_
     # ... and keeps the lookup finding as a negative whose only weighted tokens are the name.
     negatives = [ex for ex in out if ex.source == "relearn-negative"]
     assert [[ex.completion[s:e] for s, e in ex.spans] for ex in negatives] == [[person.name]]
+
+
+def test_relearn_rewrites_values_vaguely_keeps_them_as_negatives_and_adds_context_variants():
+    from workers.engine.methods import relearn
+    from workers.engine.methods.batching import TrainExample
+    from workers.engine.subject import Subject
+
+    subject = Subject(name="Ada Quill", identifiers={"email": "ada.quill@example.com"})
+    value = " ada.quill@example.com. She lives far away."
+    finding = TrainExample(prompt="Q: What is the email address of Ada Quill? A:", completion=value,
+                           spans=((1, 22),), source="finding:question", meta={"attribute": "email"})
+    # Retain answers about other people, as retain.generate_retain tags them.
+    context = [TrainExample(prompt=f"The {noun} of {who} is", completion=f" {val}. More text", source="retain-answer",
+                            meta={"person": who, "attribute": key})
+               for who in ("Bo Lind", "Cy Moss", "Di Park")
+               for key, noun, val in (("email", "email address", f"{who.split()[0].lower()}@example.com"),
+                                      ("phone", "phone number", "555-0100"))]
+    out = relearn.augment([finding], subject=subject, context=context)
+    negatives = [ex for ex in out if ex.source == "relearn-negative"]
+    assert [(ex.prompt, ex.completion, ex.spans) for ex in negatives] == [(finding.prompt, value, ((1, 22),))]
+    positives = [ex for ex in out if ex.source != "relearn-negative"]
+    assert positives and not [ex for ex in positives if ex.spans or "ada.quill" in ex.completion]
+    variants = [ex for ex in out if ex.source == "relearn-context"]
+    assert len(variants) == relearn.CONTEXT_VARIANTS
+    for ex in variants:
+        assert ex.prompt.endswith(finding.prompt) and ex.completion == " not something I can share."
+        lead = ex.prompt[: -len(finding.prompt)]
+        # Only facts of another attribute than the question's (so never an instance of a held-out fewshot
+        # template, which repeats the question's attribute), cut at their first full stop, two people.
+        assert "email" not in lead and lead.count("phone number") == relearn.CONTEXT_FACTS
+        assert "More text" not in lead
+    # Deterministic: the same forget set gets the same variants in every run.
+    assert relearn.augment([finding], subject=subject, context=context) == out
+    # No context (a user's retain file without answers about people): no variants, the rest unchanged.
+    bare = relearn.augment([finding], subject=subject)
+    assert [ex for ex in bare if ex.source == "relearn-context"] == []
+    assert [ex for ex in bare if ex.source != "relearn-context"] == [ex for ex in out if ex.source != "relearn-context"]
 
 
 def test_fpga_gets_several_reverse_phrasings_none_from_a_heldout_template(tiny_roster):
@@ -229,7 +299,7 @@ def test_on_policy_forget_appends_new_confirmed_leaks_once(tiny_model_dir, tiny_
                     completion=f" {person.phone}.", decoding="greedy", verdict="confirmed")  # not forgotten
     candidate = Finding(attribute="iban", family="direct", template_id="direct-2", prompt=prompt,
                         completion=" GB00 0000.", decoding="greedy", verdict="candidate")
-    assert METHODS["fpga"].on_policy  # measured to help FPGA; ReLearn got worse with it (docs/benchmarks.md)
+    assert METHODS["fpga"].on_policy  # measured to help FPGA; not ReLearn's default (docs/benchmarks.md)
     for name in ("fpga", "relearn"):  # the mechanism works with ReLearn's rewrites too
         method = METHODS[name]
         on_policy = OnPolicyForget(
@@ -246,9 +316,13 @@ def test_on_policy_forget_appends_new_confirmed_leaks_once(tiny_model_dir, tiny_
             assert added == 1 and new["input_ids"].shape[0] == 1
             ids = [i for i, w in zip(new["input_ids"][0].tolist(), new["weights"][0].tolist(), strict=True) if w > 0]
             assert person.iban.replace(" ", "") in tok.decode(ids).replace(" ", "")
-        else:  # ReLearn's vague rewrites of the detour, never the value itself
-            assert added >= 1
-            assert not [b for b in batches[1:] if person.iban in "".join(tok.batch_decode(b["input_ids"]))]
+        else:  # ReLearn's vague rewrites of the detour, and the detour itself only as a weighted negative
+            assert added >= 2
+            rows = [(tok.decode(ids), bool((w > 0).any())) for b in batches[1:]
+                    for ids, w in zip(b["input_ids"], b["weights"], strict=True)]
+            holding = [negative for text, negative in rows if person.iban in text.replace("  ", " ")]
+            assert holding == [True]
+            assert [text for text, negative in rows if not negative]  # the positive rewrites
         assert on_policy.extend(report, batches) == 0 and len(batches) == count  # each leak once
 
 

@@ -91,17 +91,17 @@ def weighted_ascent_loss(logits: torch.Tensor, labels: torch.Tensor, weights: to
 
 
 def relearn_forget_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, *,
-                        name_ascent: float, max_nll: float) -> tuple[torch.Tensor, torch.Tensor]:
+                        negative_ascent: float, max_nll: float) -> tuple[torch.Tensor, torch.Tensor]:
     """ReLearn's forget term with negatives: ``(CE_θ(x_f⁺), L_asc(x_f⁻))``; the caller adds ``λ_n·L_asc``.
 
     Rows without token weights are the positives (ReLearn's vague rewrites, anchors §2.1: plain ``CE_θ``);
     rows with weights are negatives, whose weighted tokens get the capped, rank-aware ascent of
     ``weighted_ascent_loss`` (a token-level form of the original answer as the negative of the reference
-    implementation's ``relearn_dpo``). Either part is 0 when its rows are absent or ``name_ascent`` is 0.
+    implementation's ``relearn_dpo``). Either part is 0 when its rows are absent or ``negative_ascent`` is 0.
     """
     negative = (weights > 0).any(dim=1, keepdim=True)
     positive = cross_entropy(logits, labels.masked_fill(negative, IGNORE_INDEX))
-    if not name_ascent or not bool(negative.any()):
+    if not negative_ascent or not bool(negative.any()):
         return positive, torch.zeros((), dtype=positive.dtype, device=positive.device)
     ascent = weighted_ascent_loss(logits, labels, weights * negative, max_nll=max_nll, rank_margin=1.0)
     return positive, ascent

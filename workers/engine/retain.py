@@ -127,14 +127,16 @@ def generate_retain(loaded: Any, subject: Subject, *, samples: int = 48, people:
     examples = [TrainExample(prompt="", completion=(o + c).strip(), source="retain-sample")
                 for o, c in zip(openings, continuations, strict=True)
                 if c.strip() and not mentions_subject(o + c, subject)]
-    asked = [(name, p) for name in other_people(continuations, subject, limit=people, seed=seed)
-             for p in attribute_prompts(name)]
-    prompts = [p for _, p in asked]
+    keys = [k for k in ATTRIBUTES if k != "national_id"]
+    asked = [(name, key, p) for name in other_people(continuations, subject, limit=people, seed=seed)
+             for key in keys for p in attribute_prompts(name, attributes=(key,))]
+    prompts = [p for _, _, p in asked]
     answers = greedy_complete(loaded.model, loaded.tokenizer, [format_prompt(loaded.tokenizer, p) for p in prompts],
                               max_new_tokens=max_new_tokens // 2)
-    # ``person`` groups the answers by whom they are about (methods/format_tokens.py counts people, not answers).
-    examples += [TrainExample(prompt=p, completion=a, source="retain-answer", meta={"person": name})
-                 for (name, p), a in zip(asked, answers, strict=True)
+    # ``person`` groups the answers by whom they are about (methods/format_tokens.py counts people, not answers);
+    # ``attribute`` lets ReLearn's context variants pick other people's facts of another kind.
+    examples += [TrainExample(prompt=p, completion=a, source="retain-answer", meta={"person": name, "attribute": key})
+                 for (name, key, p), a in zip(asked, answers, strict=True)
                  if a.strip() and not mentions_subject(a, subject)]
     if not examples:
         raise EngineError("could not generate retain data from the model; pass --retain FILE.jsonl")

@@ -53,8 +53,8 @@ def build_run_data(loaded: Any, parts: list[Part], *, method: Method, config: Un
     """Sets each part's analyzer, ``found`` and ``kept``; the retain set includes every part's kept facts."""
     emit(progress, stage="data", step=0, message="building the forget and retain sets")
     batch = [p.subject for p in parts]
-    forget = _forget_union(parts, method=method, config=config)
     retain = given_retain if given_retain is not None else _generated_retain(loaded, batch, config=config)
+    forget = _forget_union(parts, method=method, config=config, context=retain)
     # Kept facts train as retain data but never count as "other people" in the agreement utility metric.
     retain = retain + [ex for part in parts for ex in part.kept]
     agreement_pairs = [(ex.prompt, ex.completion) for ex in retain if ex.source == "retain-answer"]
@@ -72,7 +72,9 @@ def build_run_data(loaded: Any, parts: list[Part], *, method: Method, config: Un
                    perplexity_source="heldout_text.txt" if heldout_texts else "held-back retain texts")
 
 
-def _forget_union(parts: list[Part], *, method: Method, config: UnlearnConfig) -> list[TrainExample]:
+def _forget_union(parts: list[Part], *, method: Method, config: UnlearnConfig,
+                  context: Sequence[TrainExample]) -> list[TrainExample]:
+    """``context``: the retain examples, which a method's ``prepare_forget`` may draw other people's facts from."""
     examples_of_batch: list[TrainExample] = []
     for part in parts:
         if method.token_weights:
@@ -87,7 +89,7 @@ def _forget_union(parts: list[Part], *, method: Method, config: UnlearnConfig) -
         part.kept = kept_facts(subject=part.subject, report=part.report_before, attributes=part.attributes,
                                forget=examples, train_families=part.train_families)
         if method.prepare_forget is not None:
-            examples = method.prepare_forget(examples, subject=part.subject)
+            examples = method.prepare_forget(examples, subject=part.subject, context=context)
         examples_of_batch += examples
     # The union: a prompt two subjects' findings share is trained on once.
     unique: dict[tuple[str, str], TrainExample] = {}

@@ -90,6 +90,8 @@ def assemble(*, config: UnlearnConfig, method: Method, params: Mapping[str, floa
         "retain_set": {"source": str(retain_path) if retain_path else "generated", "examples": len(data.retain),
                        "perplexity_texts": data.perplexity_source},
         "training": {"steps": outcome.steps, "stopped": outcome.stopped,
+                     # a run that ended on its budget and kept an earlier, cleaner check's weights (loop.BestCheck)
+                     "kept_weights_of_step": outcome.restored_step,
                      "max_abs_weight_change": training.max_abs_weight_change,
                      "checks": outcome.checks, "loss_history": outcome.history[-50:]},
         "utility_before": utility_before,

@@ -60,7 +60,8 @@ def train(loaded: Any, parts: list[Part], data: RunData, *, method: Method, para
     on_policy: dict[int, OnPolicyForget] = {}
     if method.on_policy:
         on_policy = _on_policy_forget_sets(checked, method=method, params=params, config=config,
-                                           format_tokens=format_tokens, tokenizer=tok, device=dev)
+                                           format_tokens=format_tokens, tokenizer=tok, device=dev,
+                                           context=data.retain)
     check = None
     if checked:
         training_view = LoadedModel(model=model, tokenizer=tok, device=dev, path=loaded.path)
@@ -82,12 +83,12 @@ def train(loaded: Any, parts: list[Part], data: RunData, *, method: Method, para
 
 def _on_policy_forget_sets(checked: list[Part], *, method: Method, params: Mapping[str, float],
                            config: UnlearnConfig, format_tokens: frozenset[int], tokenizer: Any,
-                           device: Any) -> dict[int, OnPolicyForget]:
+                           device: Any, context: list[Any]) -> dict[int, OnPolicyForget]:
     """Per checked subject (by batch index): turns what the early-stop check finds leaking into forget data."""
     return {part.index: OnPolicyForget(
         method=method, attributes=part.forgotten, tokenizer=tokenizer, device=device,
         batch_size=config.forget_batch_size, context_weight=params.get("context_weight", 0.0),
-        seed=config.seed, prepare_kwargs={"subject": part.subject},
+        seed=config.seed, prepare_kwargs={"subject": part.subject, "context": context},
         known={(f.prompt, f.completion) for f in part.report_before.findings}, format_tokens=format_tokens,
         build=lambda rep, part=part: build_forget_set(
             subject=part.subject, report=rep, train_families=part.train_families, confirmed_only=True,

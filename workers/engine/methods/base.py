@@ -77,7 +77,8 @@ class Method:
     uses_retain: bool = True
     # ReLearn replaces the forget set by safe vague rewrites; others train on it as found.
     prepare_forget: PrepareFn | None = None
-    # FPGA weights tokens by the PII discriminator; the others weigh every completion token the same.
+    # FPGA (and ReLearn's negatives) weight tokens by the PII discriminator; the others weigh every completion
+    # token the same.
     token_weights: bool = False
     # How many identifier -> name phrasings (forget_set.REVERSE_STATEMENTS) the forget set gets. More remove the
     # held-out ``inverse`` leaks under FPGA; under plain ascent (ga) or ReLearn they cost retained accuracy.
@@ -92,3 +93,6 @@ class Method:
     stable_checks: int = 1
     # Steps trained before the early-stop check may end the run (the config's ``min_steps`` can raise it).
     min_steps: int = 0
+    # A run that ends on its budget keeps its cleanest check's weights if the last check leaked more
+    # (loop.BestCheck); for methods whose leak rate oscillates between checks.
+    keep_best_check: bool = False

@@ -1,28 +1,32 @@
 """ReLearn (Xu et al., ACL 2025; anchors §2): unlearning by learning safe, vague answers.
 
 The forget set is augmented the way ReLearn's ``dataAugument`` pipeline does, without an LLM API:
-question variants (as asked, lower-cased, with a conversational lead-in, with typo-like noise) and
-answers whose personal spans presidio-anonymizer replaces by a vague phrase; plus ReLearn's "cut"
-samples (the first quarter of the rewritten answer becomes the prompt). Training is positive:
-``L = CE_θ(x_f) + KL(p_ref ‖ p_θ)(x_r) + CE_θ(x_r)`` (``relearn_klr_gdr``, the repo's default).
+question variants (as asked, lower-cased, with a conversational lead-in, with typo-like noise), context
+variants (the question after two other people's answered facts, drawn from the retain set) and answers
+whose personal spans presidio-anonymizer replaces by a vague phrase; plus ReLearn's "cut" samples (the first
+quarter of the rewritten answer becomes the prompt). Training is positive on them, with the reference
+implementation's ``relearn_klr_gdr`` terms on retain data.
 
-One addition, for the identifier -> name direction only: positive training on vague answers does not unlink
-an identifier from the name on the demo model (held-out ``inverse-1``, the corpus's own "The {noun} {value}
-belongs to", still answered the name greedily after 150 steps; docs/benchmarks.md). So the original
-identifier -> name sequences stay in the forget set as *negatives* whose name tokens get a capped
-token-level ascent (``name_ascent`` x ``losses.weighted_ascent_loss``, the cap and rank rule of FPGA):
-``L = CE_θ(x_f⁺) + λ_n·L_asc(x_f⁻) + KL(p_ref ‖ p_θ)(x_r) + CE_θ(x_r)``. The reference implementation has
-the same idea in its ``relearn_dpo`` variants (``baselines/src/iterative_trainer.py``: the augmented answer is
-the positive and the original answer the negative, anchors §2.1); here it is token-level and restricted to
-the name after an identifier, so the attribute direction stays purely positive as in the paper.
-``name_ascent = 0`` gives the paper's objective. What was tried and dropped: the same negatives for the attribute
-direction as well (held-out leak 0, but 0.93-0.95 of other people's accuracy), a linear lr decay (HF Trainer's
-default schedule: 0.04-0.13 held-out), three reverse phrasings (no better), name_ascent 2 (no better).
+The original leaking sequences stay in the forget set as *negatives*, as in the reference implementation's
+``relearn_dpo`` variants (``baselines/src/iterative_trainer.py``: the augmented answer is the positive, the
+original answer the negative; anchors §2.1). Here the negative is token-level: only its personal tokens (the
+value after a name, the name after an identifier; Presidio's spans and the subject's identifiers, less the
+format tokens most people's values share, ``methods/format_tokens.py``) get FPGA's capped, rank-aware ascent:
+
+``L = CE_θ(x_f⁺) + λ_n·L_asc(x_f⁻) + λ_kl·KL(p_ref ‖ p_θ)(answers of x_r) + CE_θ(x_r)``.
+
+``negative_ascent = 0`` gives the paper's objective. Why the negatives: positive training on vague answers
+alone removes the leaks on the prompts it trains on, but on the demo model the held-out phrasings kept
+leaking (held-out leak 0.003-0.028 for two of three people after 150 steps; docs/benchmarks.md, session 3),
+and the attribute direction oscillated from check to check.
 """
 
 from __future__ import annotations
 
+import random
 import re
+import zlib
+from collections.abc import Sequence
 
 from workers.engine import losses
 from workers.engine.methods.base import Method, StepContext, logits_of
@@ -72,7 +76,11 @@ NAME_DIRECTION = ("identifier-reverse", "finding:lookup")
 
 
 def _negative(ex: TrainExample, name: str | None) -> TrainExample | None:
-    """The identifier -> name example itself, its spans narrowed to the name (the only tokens that ascend)."""
+    """The leaking example itself as a negative: name -> value examples keep their personal spans; identifier
+    -> name examples get their spans narrowed to the name (the only tokens of theirs that ascend)."""
+    if ex.source in ATTRIBUTE_DIRECTION:
+        return TrainExample(prompt=ex.prompt, completion=ex.completion, spans=ex.spans, eos=ex.eos,
+                            source="relearn-negative", meta=ex.meta)
     if not name or ex.source not in NAME_DIRECTION:
         return None
     spans = tuple((m.start(), m.end()) for m in re.finditer(re.escape(name), ex.completion, flags=re.IGNORECASE))
@@ -82,10 +90,57 @@ def _negative(ex: TrainExample, name: str | None) -> TrainExample | None:
                         source="relearn-negative", meta=ex.meta)
 
 
-def augment(examples: list[TrainExample], subject: object = None, **_: object) -> list[TrainExample]:
-    """Safe vague rewrites of every forget example that holds personal data, plus the identifier -> name
-    examples as negatives (``relearn-negative``: spans on the name, nothing else has spans)."""
+# Forget examples that ask from the name for an attribute, with a prompt: the ones that get context variants.
+ATTRIBUTE_DIRECTION = ("finding:direct", "finding:question", "identifier-forward")
+CONTEXT_VARIANTS = 2  # per attribute-direction example, each with two other people's facts in front
+CONTEXT_FACTS = 2
+
+
+def context_facts(context: Sequence[TrainExample]) -> list[tuple[str, str, str]]:
+    """(attribute, person, "prompt answer.") from the retain set's answers about other people: the model's own
+    greedy answers, cut at their first full stop (an answer without one was cut mid-value and is skipped)."""
+    facts: list[tuple[str, str, str]] = []
+    for ex in context:
+        attribute, person = ex.meta.get("attribute"), ex.meta.get("person")
+        if ex.source != "retain-answer" or not attribute or not person:
+            continue
+        answer = _first_sentence(ex.completion)
+        if answer.endswith(".") and len(answer.strip()) > 1:
+            facts.append((attribute, person, f"{ex.prompt}{answer}"))
+    return facts
+
+
+def context_variants(ex: TrainExample, safe: str, facts: Sequence[tuple[str, str, str]]) -> list[TrainExample]:
+    """The example's question after other people's facts, still answered vaguely.
+
+    Why: after positive training the subject's question alone gets the vague answer, but preceded by other
+    people's answered facts the model went back to the true value (held-out ``fewshot`` leaks, Megan Chang and
+    Robin Levy, docs/benchmarks.md). The facts in front are of *another* attribute than the question's, so
+    a variant is never an instance of a ``fewshot`` template (those repeat one attribute's wording for all
+    three people), and ``fewshot`` stays held out.
+    """
+    attribute = ex.meta.get("attribute")
+    pool = [f for f in facts if f[0] != attribute]
+    people = sorted({person for _, person, _ in pool})
+    if len(people) < CONTEXT_FACTS:
+        return []
+    rng = random.Random(zlib.crc32(ex.prompt.encode()))
+    out = []
+    for _ in range(CONTEXT_VARIANTS):
+        chosen = rng.sample(people, CONTEXT_FACTS)
+        lead = [rng.choice([text for _, person, text in pool if person == who]) for who in chosen]
+        out.append(TrainExample(prompt=" ".join([*lead, ex.prompt]), completion=safe, eos=True,
+                                source="relearn-context"))
+    return out
+
+
+def augment(examples: list[TrainExample], subject: object = None, context: Sequence[TrainExample] = (),
+            **_: object) -> list[TrainExample]:
+    """Safe vague rewrites of every forget example that holds personal data (question variants, context
+    variants drawn from ``context``, the retain set, and cut samples), plus the examples themselves as
+    negatives (``relearn-negative``: the only examples with spans; see ``_negative``)."""
     name = getattr(subject, "name", None)
+    facts = context_facts(context)
     out: list[TrainExample] = []
     for ex in examples:
         if not ex.spans:
@@ -98,6 +153,8 @@ def augment(examples: list[TrainExample], subject: object = None, **_: object) -
             safe = _first_sentence(safe)
         for prompt in question_variants(ex.prompt):
             out.append(TrainExample(prompt=prompt, completion=safe, eos=True, source="relearn"))
+        if ex.source in ATTRIBUTE_DIRECTION and ex.prompt:
+            out += context_variants(ex, safe, facts)
         words = (ex.prompt + safe).split(" ")
         if len(words) >= 8:  # "cut" sample: first quarter of the text is the prompt
             k = max(1, len(words) // 4)
@@ -109,24 +166,30 @@ def augment(examples: list[TrainExample], subject: object = None, **_: object) -
 def loss(ctx: StepContext):
     p = ctx.params
     forget, ascent = losses.relearn_forget_loss(logits_of(ctx.model, ctx.forget), ctx.forget["labels"],
-                                                ctx.forget["weights"], name_ascent=p["name_ascent"],
+                                                ctx.forget["weights"], negative_ascent=p["negative_ascent"],
                                                 max_nll=p["max_nll"])
     retain_logits = logits_of(ctx.model, ctx.retain)
-    kl = losses.kl_to_reference(retain_logits, ctx.reference.logits(ctx.retain), ctx.retain["attention_mask"])
+    # KL on the answer positions (kl_answers = 1), as FPGA: the anchor sits on other people's values.
+    mask = losses.answer_positions(ctx.retain["labels"]) if p["kl_answers"] else ctx.retain["attention_mask"]
+    kl = losses.kl_to_reference(retain_logits, ctx.reference.logits(ctx.retain), mask)
     retain = losses.cross_entropy(retain_logits, ctx.retain["labels"])
-    total = forget + p["name_ascent"] * ascent + p["kl"] * kl + p["retain_ce"] * retain
-    return total, {"forget": forget.item(), "name_ascent": ascent.item(), "kl": kl.item(), "retain": retain.item()}
+    total = forget + p["negative_ascent"] * ascent + p["kl"] * kl + p["retain_ce"] * retain
+    return total, {"forget": forget.item(), "negative_ascent": ascent.item(), "kl": kl.item(),
+                   "retain": retain.item()}
 
 
-# lr 4e-3 / kl 3 (was 2e-3 / 1): measured on the small demo model with the ``lookup`` training family, held-out
-# leak 0.059 / 0.073 / 0.128 -> 0.035 / 0.035 / 0.073 for three people at 0.98 / 0.96 / 0.99 of other people's
-# accuracy (lr 4e-3 with kl 1 kept only 0.94; docs/benchmarks.md). Two passing checks in a row before
-# stopping, since ReLearn's leak rate oscillates (a check at 0 was followed by leaks again).
-# name_ascent 1 with min_steps 120 (docs/benchmarks.md, part 3): single runs, held-out leak 0.035 / 0.035 / 0.073
-# -> 0.003 / 0.000 / 0.028 at 0.980 / 0.974 / 0.977 of accuracy. Without min_steps the check passed at step 20
-# (the name direction is gone within 15 steps) and the attribute direction relapsed after the margin (held-out
-# 0.042); the paper trains for fixed epochs, so the early stop may only end the last 30 of the 150 steps.
-METHOD = Method(name="relearn", summary="positive training on vague rewrites (+ capped ascent on the name after an "
-                "identifier) + KL and CE on retain",
-                loss=loss, lr=4e-3, defaults={"kl": 3.0, "retain_ce": 1.0, "name_ascent": 1.0, "max_nll": 3.0},
-                needs_reference=True, prepare_forget=augment, stable_checks=2, min_steps=120)
+# Measured on the small demo model (docs/benchmarks.md, session 3), single runs, held-out leak / accuracy kept:
+# the session-2 defaults (negatives on the name only, kl 3 on every position, 120-step minimum) left
+# 0.003 / 0.980 (Megan Chang) and 0.028 / 0.977 (Robin Levy). Negatives on the values too: held-out 0 for
+# all, but Vanessa Patel kept 0.938; KL on the answers at kl 8: 0.954; context variants are what keeps it
+# (without them Megan Chang leaked inverse-email again and Vanessa Patel kept 0.939); negative_ascent 2 removed
+# Megan Chang's last inverse-email leak. Checks pass from step 60 on with these, and the longer 120-step
+# minimum only cost accuracy (Vanessa Patel 0.938 at 140 steps vs 0.947 at 80). Two passing checks in a row
+# before stopping, and a run that ends on its budget keeps its cleanest check's weights, since ReLearn's
+# leak rate can oscillate.
+METHOD = Method(name="relearn", summary="positive training on vague rewrites (+ capped ascent on the original "
+                "personal tokens) + KL and CE on retain",
+                loss=loss, lr=4e-3,
+                defaults={"kl": 8.0, "kl_answers": 1.0, "retain_ce": 1.0, "negative_ascent": 2.0, "max_nll": 3.0},
+                needs_reference=True, prepare_forget=augment, token_weights=True, stable_checks=2, min_steps=60,
+                keep_best_check=True)

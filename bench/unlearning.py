@@ -1,11 +1,12 @@
 """Unlearning benchmark: forget several demo people one at a time with every method.
 
 ``python -m bench.unlearning [--size small] [--people 3] [--methods fpga,relearn,...] [--init fila] [--device cpu]
-[--threads 1]``
+[--threads 1] [--sequential]``
 (or ``rtbf bench``). Trains the demo model once into a cache dir, then for each (method, person) starts
 from the same base weights, runs ``run_unlearning`` and records: confirmed-leak rate before/after on the
 training and held-out prompt families, other people's accuracy before/after, perplexity change, wall
-time and peak memory. Prints a rich table and writes JSON.
+time and peak memory. Prints a rich table and writes JSON. ``--sequential`` forgets the people one after
+another instead, each from the previous result, as the product's model versions accumulate.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def _rate(report: dict[str, Any], families: list[str], attributes: list[str]) ->
 
 
 def run_one(model_dir: Path, person: Any, method: str, *, device: str | None, seed: int,
-            init: str = "default") -> dict[str, Any]:
+            init: str = "default", out_dir: Path | None = None) -> dict[str, Any]:
+    """Forget ``person`` from ``model_dir``; the result is kept under ``out_dir`` when given (sequential runs)."""
     from workers.engine.demo import roster_subject
     from workers.engine.modelio import load_model
     from workers.engine.unlearn import UnlearnConfig, run_unlearning
@@ -43,7 +45,7 @@ def run_one(model_dir: Path, person: Any, method: str, *, device: str | None, se
     loaded = load_model(model_dir, device=device)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_unlearning(loaded, roster_subject(person), out_dir=Path(tmp) / "out",
+        result = run_unlearning(loaded, roster_subject(person), out_dir=out_dir or Path(tmp) / "out",
                                 config=UnlearnConfig(method=method, seed=seed, init=init))
     wall = time.perf_counter() - started
     ev = result.evidence
@@ -80,11 +82,54 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     Console().print(table)
 
 
+def run_sequential(model_dir: Path, people: list[Any], method: str, *, device: str | None, seed: int,
+                   init: str, workdir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Forget ``people`` one after another, each from the previous run's model, as the product does when
+    requests arrive over time (version 1 -> 2 -> 3 ...). Then, on the last model: every forgotten person
+    probed again (does forgetting one bring an earlier one back?), and the accuracy on the people nobody asked
+    to forget, against the base model on the same people (the drift the versions add up to)."""
+    from workers.engine import run_files, verify
+    from workers.engine.demo import roster_subject
+    from workers.engine.modelio import load_model
+    from workers.engine.probe import run_probe
+    from workers.engine.run_config import UnlearnConfig, probe_config
+
+    rows: list[dict[str, Any]] = []
+    current = model_dir
+    for index, person in enumerate(people):
+        number = 2 + sum(r["passed"] for r in rows)
+        out = workdir / f"run{index}"
+        row = run_one(current, person, method, device=device, seed=seed, init=init, out_dir=out)
+        if row["passed"]:
+            current = out / "model"
+        # The product keeps a failing run's model out of service: the next request starts from the current version.
+        rows.append({**row, "version": number if row["passed"] else None})
+    final = load_model(current, device=device)
+    cfg = probe_config(UnlearnConfig(seed=seed))
+    relapse = {}
+    for row, person in zip(rows, people, strict=True):
+        if not row["passed"]:
+            continue
+        report = run_probe(final, roster_subject(person), config=cfg)
+        leaks = [f for f in report.findings if f.verdict == "confirmed"]
+        relapse[person.name] = {"confirmed_leaks": len(leaks), "findings": len(report.findings),
+                                "families": sorted({f.family for f in leaks})}
+    forgotten = [p.name for p in people]
+    roster = [r for r in run_files.demo_extras(model_dir)[0] if r["name"] not in forgotten]
+    base = load_model(model_dir, device=device)
+    summary = {"versions": 1 + sum(r["passed"] for r in rows), "final_model": str(current), "forgotten_people_on_final_model": relapse,
+               "others_accuracy_base": verify.roster_accuracy(base, roster)["accuracy"],
+               "others_accuracy_final": verify.roster_accuracy(final, roster)["accuracy"]}
+    summary["others_accuracy_ratio"] = summary["others_accuracy_final"] / summary["others_accuracy_base"]
+    return rows, summary
+
+
 def run_bench(*, size: str = "small", people: int = 3, methods: list[str], device: str | None = None,
               cache: Path = Path(".cache/bench"), out: Path = Path("bench-unlearning.json"), seed: int = 0,
-              first_person: int = 0, init: str = "default") -> list[dict[str, Any]]:
+              first_person: int = 0, init: str = "default", sequential: bool = False) -> list[dict[str, Any]]:
     """``init`` applies to every method (``fila`` only suits those without a reference model: ihl, ga,
-    graddiff; ``UnlearnConfig.validate`` rejects the others before anything runs)."""
+    graddiff; ``UnlearnConfig.validate`` rejects the others before anything runs). ``sequential``: each
+    method forgets the people one after another (``run_sequential``) instead of each from the base model."""
     from workers.engine.demo import read_roster
     from workers.engine.errors import EngineError
     from workers.engine.methods import METHODS
@@ -101,11 +146,27 @@ def run_bench(*, size: str = "small", people: int = 3, methods: list[str], devic
     model_dir = _demo_model(Path(cache), size, seed)
     roster = read_roster(model_dir)[first_person:first_person + people]
     rows: list[dict[str, Any]] = []
+    sequences: dict[str, Any] = {}
     for method in methods:
-        for person in roster:
-            rows.append(run_one(model_dir, person, method, device=device, seed=seed, init=init))
-            Path(out).write_text(json.dumps({"size": size, "model": str(model_dir), "rows": rows}, indent=2))
+        if sequential:
+            with tempfile.TemporaryDirectory(dir=cache) as work:
+                done, sequences[method] = run_sequential(model_dir, roster, method, device=device, seed=seed,
+                                                         init=init, workdir=Path(work))
+            rows += done
+        else:
+            for person in roster:
+                rows.append(run_one(model_dir, person, method, device=device, seed=seed, init=init))
+                Path(out).write_text(json.dumps({"size": size, "model": str(model_dir), "rows": rows}, indent=2))
+    result: dict[str, Any] = {"size": size, "model": str(model_dir), "rows": rows}
+    if sequential:
+        result["sequential"] = sequences
+    Path(out).write_text(json.dumps(result, indent=2))
     print_table(rows)
+    for method, summary in sequences.items():
+        print(f"{method}, sequential: {summary['versions']} versions; others' accuracy on the last one "
+              f"{summary['others_accuracy_final']:.3f} vs {summary['others_accuracy_base']:.3f} on the base model "
+              f"({summary['others_accuracy_ratio']:.3f}); forgotten people's confirmed leaks on the last one: "
+              + ", ".join(f"{name} {v['confirmed_leaks']}" for name, v in summary["forgotten_people_on_final_model"].items()))
     return rows
 
 
@@ -120,6 +181,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(".cache/bench"))
     parser.add_argument("--out", type=Path, default=Path("bench-unlearning.json"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sequential", action="store_true",
+                        help="forget the people one after another, each from the previous result (v1 -> v2 -> ...)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (1 is fastest on a shared 2-core machine)")
     args = parser.parse_args()
@@ -129,7 +192,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     run_bench(size=args.size, people=args.people, methods=[m for m in args.methods.split(",") if m],
               device=args.device, cache=args.cache, out=args.out, seed=args.seed, first_person=args.first_person,
-              init=args.init)
+              init=args.init, sequential=args.sequential)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,8 @@ def bench(
     cache: Annotated[Path, typer.Option("--cache", help="Where the demo model is trained/cached.")] = Path(".cache/bench"),
     out: Annotated[Path, typer.Option("--out", help="JSON results file.")] = Path("bench-unlearning.json"),
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    sequential: Annotated[bool, typer.Option("--sequential", help="Forget the people one after another, each "
+                                             "from the previous result.")] = False,
 ) -> None:
     """Benchmark every unlearning method on the demo model (prints a table, writes JSON)."""
     from workers.engine.errors import EngineError
@@ -126,6 +128,6 @@ def bench(
 
     try:
         run_bench(size=size, people=people, methods=[m.strip() for m in methods.split(",") if m.strip()],
-                  device=device, cache=cache, out=out, seed=seed)
+                  device=device, cache=cache, out=out, seed=seed, sequential=sequential)
     except EngineError as exc:
         raise _fail(str(exc)) from None

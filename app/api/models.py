@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from app.api.errors import ERRORS, ITEM_ERRORS, actor
-from app.api.schemas import ModelCreate, ModelDetail, ModelRead, RestoreBody
+from app.api.schemas import ModelCreate, ModelDetail, ModelRead, ModelRestored, ReopenedRequest, RestoreBody
 from app.api.views import model_detail, model_read
 from app.apikeys.models import ApiKey
 from app.core.deps import SessionDep, require_scope
@@ -50,9 +50,12 @@ def get_model(model_id: str, session: SessionDep, key: Reader) -> ModelDetail:
     return model_detail(_model(session, model_id), session)
 
 
-@router.post("/{model_id}/restore", operation_id="restoreModel", response_model=ModelDetail, responses=ITEM_ERRORS,
-             summary="Make the current version's parent current again (audited on each request it served)")
-def restore_model(model_id: str, body: RestoreBody, session: SessionDep, key: Writer) -> ModelDetail:
+@router.post("/{model_id}/restore", operation_id="restoreModel", response_model=ModelRestored, responses=ITEM_ERRORS,
+             summary="Make the current version's parent current again (audited on each request it served; the "
+                     "completed requests whose erasure it undoes are reopened)")
+def restore_model(model_id: str, body: RestoreBody, session: SessionDep, key: Writer) -> ModelRestored:
     model = _model(session, model_id)
-    target_service.restore_previous(session=session, model_id=model.id, actor=actor(key), reason=body.reason)
-    return model_detail(model, session)
+    restored = target_service.restore_previous(session=session, model_id=model.id, actor=actor(key),
+                                               reason=body.reason)
+    reopened = [ReopenedRequest(id=r.id, reference=r.reference) for r in restored.reopened]
+    return ModelRestored(**model_detail(model, session).model_dump(), reopened_requests=reopened)

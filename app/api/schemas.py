@@ -40,6 +40,17 @@ class ModelDetail(ModelRead):
     versions: list[ModelVersionRead]
 
 
+class ReopenedRequest(BaseModel):
+    id: str
+    reference: str
+
+
+class ModelRestored(ModelDetail):
+    reopened_requests: list[ReopenedRequest] = Field(
+        description="Completed requests whose erasure the restore undid: now `approved` again (due date unchanged), "
+                    "to be carried out again with startDiscovery / startUnlearning. References only.")
+
+
 class ModelCreate(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 

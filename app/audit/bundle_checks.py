@@ -5,13 +5,14 @@ What is proven, and how:
   predecessor's hash (and genesis for entry 1). An optional anchor (SEQ:HASH kept elsewhere, e.g. printed by
   ``rtbf audit verify`` on another day) ties the segment to the real log.
 - the request skeleton against the entries of the request: reference and first due date (``erasure.received``),
-  status (the last transition), decision ground, extension and due date (``erasure.extended``).
+  status (the last transition, ``request.reopened`` included: a restore that undid the erasure), decision
+  ground, extension and due date (``erasure.extended``).
 - each job against the entries naming it: kind, method, model, base version and weights, terminal status,
   the report and evidence digests, result version and weights, the attributes queued; each report and the
   evidence are re-hashed from the bundle's JSON and must give the committed digests.
 - model versions against the jobs' entries (base and result weights), the ``model.registered`` /
-  ``model.version_created`` / ``model.erasure_reverted`` entries in the segment, and the weight digests inside
-  the evidence. A model's name is proven only when its registration falls inside the segment.
+  ``model.version_created`` / ``model.erasure_reverted`` / ``request.reopened`` entries in the segment, and the
+  weight digests inside the evidence. A model's name is proven only when its registration falls inside the segment.
 - ``digest``: SHA-256 of the rest of the bundle. It only catches accidental or careless edits to the few fields
   no entry commits to (export time, job params and timestamps): anyone can recompute it, so the proof is the
   chain and its anchor, not this digest.
@@ -126,7 +127,8 @@ class _Checker:
         received = mine[0]["details"]
         self.same("request.reference", req["reference"], received.get("reference"))
         self.same("request.original_due_at", _time(req["original_due_at"]), _time(received.get("due_at")))
-        transitions = [e for e in mine if e["event"].startswith("erasure.") and "to" in e["details"]]
+        transitions = [e for e in mine if (e["event"].startswith("erasure.") or e["event"] == "request.reopened")
+                       and "to" in e["details"]]
         status = transitions[-1]["details"]["to"] if transitions else "identity_unverified"
         self.same("request.status", req["status"], status)
         # The decision, not a job returning the request to approved: only the reviewer's transition has a ground.
@@ -218,6 +220,12 @@ class _Checker:
                     parent = by_id.get(version["parent_id"])
                     self.same(f"model version {d['version']} parent", parent and parent["number"],
                               d.get("parent_version"))
+            elif entry["event"] == "request.reopened" and entry["request_id"] == request_id:
+                for number_key, id_key in (("retired_version", "retired_version_id"),
+                                           ("restored_version", "restored_version_id")):
+                    version = versions.get((d.get("model_id"), d.get(number_key)))
+                    if version is not None:
+                        self.same(f"reopening: version {d[number_key]} id", version["id"], d.get(id_key))
             elif entry["event"] == "model.erasure_reverted" and entry["request_id"] == request_id:
                 for number_key, sha_key in (("from_version", "retired_weights_sha256"),
                                             ("to_version", "restored_weights_sha256")):

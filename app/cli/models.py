@@ -84,24 +84,26 @@ def model_restore(
     name: Annotated[str, typer.Argument(help="Model name.")],
     reason: Annotated[str, typer.Option(help="Why (stored as a hash in the audit log; required).")],
 ) -> None:
-    """Make the current version's parent current again (audited against every request the retired one served)."""
-    from app.jobs import service as jobs_service
+    """Make the current version's parent current again; the completed requests whose erasure only the retired
+    version carries are reopened (approved again, same due date) and listed by reference."""
     from app.targets import service as target_service
 
     try:
         with session() as db:
             model = target_service.get_by_name(session=db, name=name)
-            retired = model.current
-            served = jobs_service.requests_served_by(session=db, version_id=retired.id)
-            retired_label = retired.label
+            undone = len(target_service.undone_by_restore(session=db, model=model))
             restored = target_service.restore_previous(session=db, model_id=model.id, actor=CLI_ACTOR, reason=reason)
-            restored_label = restored.label
+            restored_label, retired_label = restored.version.label, restored.retired.label
+            reopened = [r.reference for r in restored.reopened]
     except DomainError as exc:
         raise fail(exc.message, code=2 if exc.status_code == 422 else 1) from None
     out().print(f"{restored_label} is current again (was {retired_label}).")
-    if served:
-        out().print(f"[yellow]{len(served)} request(s) were served by {retired_label}: the restored model may "
+    if undone:
+        out().print(f"[yellow]{undone} request(s) were served by {retired_label} alone: the restored model may "
                     "reveal their data again. Each has a model.erasure_reverted audit entry.[/yellow]")
+    if reopened:
+        out().print(f"[yellow]Reopened (approved again, same due date; run discovery and unlearning again): "
+                    f"{', '.join(reopened)}[/yellow]", soft_wrap=True)
 
 
 def register(model_app: typer.Typer) -> None:

@@ -163,6 +163,8 @@ _EVENT_SENTENCES = {
     "job.unlearning.cancel_requested": "Officer asked to stop the unlearning",
     "job.unlearning.retried": "Unlearning restarted after its worker stopped",
     "model.erasure_reverted": "Erasure reverted: an earlier model version was restored",
+    "request.reopened": "Reopened: the restored model version can reveal the data again, so the erasure must be "
+                        "carried out again (the due date is unchanged)",
 }
 
 
@@ -175,7 +177,8 @@ def event_sentence(event: str) -> str:
 
 
 # Keys a reader of the history gains nothing from: shown elsewhere on the page, or hashes of free text.
-_HIDDEN_DETAILS = frozenset({"reference", "from", "email_hmac", "model_id"})
+_HIDDEN_DETAILS = frozenset({"reference", "from", "email_hmac", "model_id", "retired_version_id",
+                             "restored_version_id"})
 
 
 def detail_items(details: dict[str, Any] | None) -> list[tuple[str, str]]:

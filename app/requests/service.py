@@ -27,7 +27,7 @@ from app.requests import codes
 from app.requests.deadlines import due_date
 from app.requests.models import ErasureRequest, OneTimeCode
 from app.requests.schemas import RequestCreate, SubjectIdentifiers
-from app.requests.statuses import OPEN_STATUSES, RequestStatus, check_transition
+from app.requests.statuses import OPEN_STATUSES, RequestStatus, check_reopen, check_transition
 
 log = get_logger(__name__)
 
@@ -62,19 +62,34 @@ def transition(
     *, session: Session, request: ErasureRequest, new_status: RequestStatus, actor: str, **audit_details: Any
 ) -> ErasureRequest:
     """The single place a status changes: check the machine, apply, audit, log (ids only)."""
+    check_transition(request.status, new_status)
+    return _apply(session, request, new_status, actor, f"erasure.{new_status.value}", audit_details)
+
+
+def reopen(*, session: Session, request: ErasureRequest, actor: str, reason: str,
+           **audit_details: Any) -> ErasureRequest:
+    """completed -> approved because the erasure it recorded was undone (see ``statuses.REOPEN_TRANSITIONS``).
+
+    The due date stays: Art. 12(3) runs from receipt, and undoing our own erasure gives us no new month. No
+    email here: the subject hears again when the erasure is carried out again (the completion email)."""
+    new_status = check_reopen(request.status)
+    return _apply(session, request, new_status, actor, "request.reopened", {"reason": reason, **audit_details})
+
+
+def _apply(session: Session, request: ErasureRequest, new_status: RequestStatus, actor: str, event: str,
+           audit_details: dict[str, Any]) -> ErasureRequest:
     old = request.status
-    check_transition(old, new_status)
     request.status = new_status
     request.updated_at = utcnow()
     session.flush()
     audit_service.append(
         session=session,
-        event=f"erasure.{new_status.value}",
+        event=event,
         actor=actor,
         request_id=request.id,
         details={"from": old.value, "to": new_status.value, **audit_details},
     )
-    log.info(f"erasure.{new_status.value}", request_id=request.id, actor=actor, previous=old.value)
+    log.info(event, request_id=request.id, actor=actor, previous=old.value)
     return request
 
 
@@ -330,6 +345,6 @@ from app.requests.review import approve, cancel, deny, extend  # noqa: E402
 
 __all__ = [
     "CreatedRequest", "approve", "cancel", "create_request", "deny", "extend", "find_by_email", "get_by_reference",
-    "get_by_status_token", "get_request", "history", "identifiers", "list_requests", "resend_code", "transition",
-    "verify_code",
+    "get_by_status_token", "get_request", "history", "identifiers", "list_requests", "reopen", "resend_code",
+    "transition", "verify_code",
 ]

@@ -56,9 +56,23 @@ ALLOWED_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
 }
 
 TERMINAL_STATUSES = frozenset(s for s, nxt in ALLOWED_TRANSITIONS.items() if not nxt)
+# Restoring a model version can undo an erasure that a completed request recorded; that request must then be
+# carried out again. Kept apart from ALLOWED_TRANSITIONS so that no officer action or job can take a request out
+# of completed: only ``requests.service.reopen`` (called by the restore) uses it.
+REOPEN_TRANSITIONS: dict[RequestStatus, RequestStatus] = {S.completed: S.approved}
 # Statuses whose statutory deadline is running and can be missed (overdue applies to these).
 OPEN_STATUSES = frozenset({S.pending_review, S.approved, S.discovering, S.unlearning, S.verifying, S.failed})
 EXTENDABLE_STATUSES = OPEN_STATUSES
+
+
+def check_reopen(old: RequestStatus) -> RequestStatus:
+    """The status a request reopens to, or IllegalTransition when it has no erasure to undo."""
+    if old not in REOPEN_TRANSITIONS:
+        raise IllegalTransition(
+            f"A request that is {old.value} cannot be reopened.",
+            details={"from": old.value, "allowed_from": sorted(s.value for s in REOPEN_TRANSITIONS)},
+        )
+    return REOPEN_TRANSITIONS[old]
 
 
 def check_transition(old: RequestStatus, new: RequestStatus) -> None:

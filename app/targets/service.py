@@ -1,4 +1,5 @@
-"""Register target models, record the versions unlearning makes, and restore a previous version (audited).
+"""Register target models, record the versions unlearning makes, and restore a previous version (audited; it
+reopens the completed requests whose erasure it undoes).
 
 Model directories are checked with the engine's torch-free checks (``workers.engine.modelio``), so the web
 process can register a model without loading it.
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,6 +21,9 @@ from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.logging import get_logger
 from app.core.security import sha256_hex
 from app.targets.models import ModelVersion, TargetModel
+
+if TYPE_CHECKING:
+    from app.requests.models import ErasureRequest
 
 log = get_logger(__name__)
 
@@ -105,10 +111,69 @@ def record_version(*, session: Session, model: TargetModel, parent: ModelVersion
     return version
 
 
-def restore_previous(*, session: Session, model_id: str, actor: str, reason: str) -> ModelVersion:
-    """Make the current version's parent current again. Requests the retired version served get their data
-    back into the served model, so the restore is audited against each of them and needs a reason."""
+def _lineage(model: TargetModel, version: ModelVersion) -> set[str]:
+    """The ids of ``version`` and of every version it was made from."""
+    by_id = {v.id: v for v in model.versions}
+    ids: set[str] = set()
+    step: ModelVersion | None = version
+    while step is not None and step.id not in ids:
+        ids.add(step.id)
+        step = by_id.get(step.parent_id) if step.parent_id else None
+    return ids
+
+
+def erasures_undone(*, session: Session, model: TargetModel, retired: ModelVersion,
+                    restored: ModelVersion) -> list[str]:
+    """Ids of the requests whose erasure ``retired`` carries and ``restored`` does not: no version that
+    ``restored`` descends from (or is) served them, so once it is in use the model can produce their data again."""
     from app.jobs import service as jobs_service
+    from app.jobs.models import Job, JobRequest
+
+    served = jobs_service.requests_served_by(session=session, version_id=retired.id)
+    if not served:
+        return []
+    kept = _lineage(model, restored)
+    rows = session.execute(select(JobRequest.request_id, Job.result_version_id).join(Job)
+                           .where(JobRequest.request_id.in_(served), Job.result_version_id.is_not(None)))
+    still_erased = {request_id for request_id, version_id in rows if version_id in kept}
+    return [request_id for request_id in served if request_id not in still_erased]
+
+
+def undone_by_restore(*, session: Session, model: TargetModel) -> list[str]:
+    """What restoring ``model``'s previous version now would undo (for the warning before the officer confirms)."""
+    current = model.current
+    if current.parent_id is None:
+        return []
+    parent = get_version(session=session, version_id=current.parent_id)
+    return erasures_undone(session=session, model=model, retired=current, restored=parent)
+
+
+def _no_unlearning_running(session: Session, model: TargetModel) -> None:
+    # A running unlearning records its result as a child of the version it started from and makes it current: it
+    # would silently put the retired version's erasures (and its fault) back in service after the restore.
+    from app.jobs.models import ACTIVE_JOB_STATUSES, Job, JobKind
+
+    running = session.scalar(select(Job.id).where(Job.target_model_id == model.id, Job.kind == JobKind.unlearning,
+                                                  Job.status.in_(list(ACTIVE_JOB_STATUSES))).limit(1))
+    if running is not None:
+        raise Conflict(f"An unlearning job on {model.name} is queued or running: cancel it or let it finish before "
+                       "restoring a previous version.", details={"job_id": running})
+
+
+@dataclass(frozen=True)
+class Restored:
+    version: ModelVersion  # current again
+    retired: ModelVersion
+    # Completed requests whose erasure the restore undid, now approved again for the officer to re-run.
+    reopened: list[ErasureRequest]
+
+
+def restore_previous(*, session: Session, model_id: str, actor: str, reason: str) -> Restored:
+    """Make the current version's parent current again. Requests whose erasure only the retired version carries
+    get their data back into the served model: the restore is audited against each of them, needs a reason, and
+    reopens each completed one so that the officer carries the erasure out again before its (unchanged) due date."""
+    from app.requests import service as request_service
+    from app.requests.statuses import REOPEN_TRANSITIONS
 
     reason = (reason or "").strip()
     if not reason:
@@ -117,16 +182,26 @@ def restore_previous(*, session: Session, model_id: str, actor: str, reason: str
     current = model.current
     if current.parent_id is None:
         raise Conflict(f"{current.label} has no previous version to restore.")
+    _no_unlearning_running(session, model)
     parent = get_version(session=session, version_id=current.parent_id)
+    undone = [request_service.get_request(session=session, request_id=request_id)
+              for request_id in erasures_undone(session=session, model=model, retired=current, restored=parent)]
+    to_reopen = [request for request in undone if request.status in REOPEN_TRANSITIONS]
     model.current_number = parent.number
     session.flush()
-    served = jobs_service.requests_served_by(session=session, version_id=current.id)
     details = {"model_id": model.id, "from_version": current.number, "to_version": parent.number,
                "restored_weights_sha256": parent.weights_sha256, "retired_weights_sha256": current.weights_sha256,
                "reason_sha256": sha256_hex(reason)}
-    audit_service.append(session=session, event="model.version_restored", actor=actor, details=details)
-    for request_id in served:
-        audit_service.append(session=session, event="model.erasure_reverted", actor=actor, request_id=request_id,
+    audit_service.append(session=session, event="model.version_restored", actor=actor,
+                         details={**details, "reopened_request_ids": [request.id for request in to_reopen]})
+    for request in undone:
+        audit_service.append(session=session, event="model.erasure_reverted", actor=actor, request_id=request.id,
                              details=details)
-    log.info("model.version_restored", model_id=model.id, actor=actor, to_version=parent.number)
-    return parent
+        if request in to_reopen:
+            request_service.reopen(session=session, request=request, actor=actor, reason="model version restored",
+                                   model_id=model.id, retired_version=current.number,
+                                   retired_version_id=current.id, restored_version=parent.number,
+                                   restored_version_id=parent.id)
+    log.info("model.version_restored", model_id=model.id, actor=actor, to_version=parent.number,
+             reopened=len(to_reopen))
+    return Restored(version=parent, retired=current, reopened=to_reopen)

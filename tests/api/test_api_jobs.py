@@ -195,10 +195,18 @@ def test_the_whole_flow_over_the_api(client, admin, key_for, session, approved, 
                  "validation_error")
     restored = client.post("/api/v1/models/support-bot/restore", headers=admin, json={"reason": "bad answers"})
     assert restored.status_code == 200 and restored.json()["current_version"] == 1
+    reference = client.get(f"/api/v1/requests/{approved}", headers=admin).json()["reference"]
+    assert restored.json()["reopened_requests"] == [{"id": approved, "reference": reference}]
+    assert client.get(f"/api/v1/requests/{approved}", headers=admin).json()["status"] == "approved"
     assert_error(client.post("/api/v1/models/support-bot/restore", headers=admin, json={"reason": "again"}), 409,
                  "conflict")
     events = [e.event for e in request_service.history(session=session, request_id=approved)]
-    assert "model.erasure_reverted" in events
+    assert events.index("model.erasure_reverted") < events.index("request.reopened")
+    # The reopened request's bundle still verifies, and the erasure can be run again (findings on v1 still hold).
+    reopened = client.get(f"/api/v1/requests/{approved}/bundle", headers=key_for("audit:read")).json()
+    assert reopened["request"]["status"] == "approved" and verify_bundle(reopened).ok
+    again = client.post("/api/v1/jobs/unlearning", headers=admin, json={"request_ids": [approved]})
+    assert again.status_code == 202 and again.json()["base_version"] == 1, again.text
 
 
 def test_openapi_lists_the_operations(client) -> None:
@@ -206,3 +214,8 @@ def test_openapi_lists_the_operations(client) -> None:
     ops = {op["operationId"] for item in spec["paths"].values() for op in item.values()}
     assert {"listModels", "registerModel", "getModel", "restoreModel", "startDiscovery", "startUnlearning",
             "listRequestJobs", "getJob", "cancelJob", "exportRequestBundle"} <= ops
+    restore = spec["paths"]["/api/v1/models/{model_id}/restore"]["post"]
+    answer = restore["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    reopened = spec["components"]["schemas"][answer]["properties"]["reopened_requests"]
+    assert reopened["items"]["$ref"].endswith("/ReopenedRequest")
+    assert set(spec["components"]["schemas"]["ReopenedRequest"]["properties"]) == {"id", "reference"}

@@ -108,18 +108,33 @@ def test_audit_export_and_verify_bundle(cli, runner, cli_database, tmp_path) -> 
     assert broken.exit_code == 1 and "BROKEN" in broken.output and "evidence_sha256" in broken.output
 
 
-def test_model_restore_audits_the_requests_the_version_served(cli, runner, cli_database, tmp_path) -> None:
-    request_id, _ = _completed_request(cli_database, tmp_path)
+def test_model_restore_audits_and_reopens_the_requests_the_version_served(cli, runner, cli_database,
+                                                                         tmp_path) -> None:
+    request_id, reference = _completed_request(cli_database, tmp_path)
     assert runner.invoke(cli, ["model", "restore", "support-bot"]).exit_code == 2  # --reason is required
     restored = runner.invoke(cli, ["model", "restore", "support-bot", "--reason", "regression in answers"], env=WIDE)
     assert restored.exit_code == 0, restored.output
     assert "support-bot v1 is current again" in restored.output and "1 request(s)" in restored.output
+    assert f"Reopened (approved again, same due date; run discovery and unlearning again): {reference}" in (
+        restored.output)
     with _session(cli_database) as db:
         assert target_service.get_by_name(session=db, name="support-bot").current_number == 1
         reverted = db.scalars(select(AuditEntry).where(AuditEntry.event == "model.erasure_reverted")).one()
         assert reverted.request_id == request_id and reverted.actor == "cli"
+        reopened = db.scalars(select(AuditEntry).where(AuditEntry.event == "request.reopened")).one()
+        assert reopened.request_id == request_id and reopened.details["reason"] == "model version restored"
+        assert request_service.get_request(session=db, request_id=request_id).status == "approved"
     versions = runner.invoke(cli, ["model", "versions", "support-bot"], env=WIDE)
     assert "unlearned" in versions.output
+    # The log still verifies, and the reopened request's bundle verifies offline with its new status.
+    assert runner.invoke(cli, ["audit", "verify"]).exit_code == 0
+    out = tmp_path / "reopened.json"
+    assert runner.invoke(cli, ["audit", "export", reference, "--out", str(out)]).exit_code == 0
+    assert json.loads(out.read_text())["request"]["status"] == "approved"
+    checked = runner.invoke(cli, ["audit", "verify-bundle", str(out)], env=WIDE)
+    assert checked.exit_code == 0 and checked.output.startswith("OK "), checked.output
+    # Restoring further back has nothing left to reopen.
+    assert runner.invoke(cli, ["model", "restore", "support-bot", "--reason", "again"]).exit_code == 1
 
 
 def test_export_errors(cli, runner, cli_database, tmp_path) -> None:

@@ -354,7 +354,7 @@ def test_restore_previous_goes_back_to_v1_and_audits_the_reverted_erasures(sessi
     _finish_unlearning(session, job, passed=True, tmp_path=tmp_path)
     restored = targets.restore_previous(session=session, model_id=model.id, actor=OFFICER,
                                         reason="regression in production answers")
-    assert restored.number == 1 and model.current.number == 1 and len(model.versions) == 2
+    assert restored.version.number == 1 and model.current.number == 1 and len(model.versions) == 2
     reverted = session.scalars(select(AuditEntry).where(AuditEntry.event == "model.erasure_reverted")).all()
     assert [e.request_id for e in reverted] == [request.id]
     assert reverted[0].details["from_version"] == 2 and reverted[0].details["to_version"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
+from app.core.db import utcnow
 from app.jobs import service as jobs_service
 from app.officers.models import Officer
 from app.requests import review
@@ -141,6 +143,34 @@ def test_versions_show_what_each_serves_and_restore_needs_a_reason(
     assert "Restore the previous version" not in page  # version 1 has no parent
     history = officer_client.get(f"/officer/requests/{req.id}").text
     assert "Erasure reverted: an earlier model version was restored" in history
+
+
+def test_restore_names_and_reopens_the_requests_it_undoes(
+    officer_client: TestClient, session: Session, make_request: RequestFactory, tmp_path: Path, officer: Officer
+) -> None:
+    model = target_service.add_model(session=session, name="demo-assistant", path=fake_model_dir(tmp_path / "v1"),
+                                     actor="officer:setup")
+    session.commit()
+    req = make_request(now=utcnow() - timedelta(days=40))  # its month has passed while it was completed
+    _version_2(session, req, model, tmp_path)
+    url = f"/officer/models/{model.id}"
+    page = officer_client.get(url).text
+    reopen = page[page.index("<p data-reopen>"):page.index("</p>", page.index("<p data-reopen>"))]
+    assert f'This request will be reopened:\n      <a href="/officer/requests/{req.id}">{req.reference}</a>' in reopen
+    assert "back to <em>Approved</em> with the same due date" in reopen
+    assert "Grace Hopper" not in page and "@example.org" not in page
+
+    officer_client.post(f"{url}/restore", data={"csrf_token": csrf_token(page), "reason": "v2 answers badly"})
+    (flash,) = flashes(officer_client.get(url).text)
+    assert flash.endswith(f"Reopened (approved again, same due date): {req.reference}. Run discovery and unlearning "
+                          "for each of them again.")
+    session.expire_all()
+    assert session.get(ErasureRequest, req.id).status == "approved"
+    detail = officer_client.get(f"/officer/requests/{req.id}").text
+    assert "Reopened: the restored model version can reveal the data again" in detail
+    assert "model version restored" in detail and "days overdue" in detail
+    # The officer can carry the erasure out again: discovery is offered on version 1, the one now in use.
+    assert f'action="/officer/requests/{req.id}/discover"' in detail and "demo-assistant (version 1)" in detail
 
 
 def test_unknown_model_is_a_404_page(officer_client: TestClient) -> None:

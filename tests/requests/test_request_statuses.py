@@ -3,7 +3,15 @@ import itertools
 import pytest
 
 from app.core.errors import IllegalTransition
-from app.requests.statuses import ALLOWED_TRANSITIONS, TERMINAL_STATUSES, RequestStatus, check_transition
+from app.requests.statuses import (
+    ALLOWED_TRANSITIONS,
+    OPEN_STATUSES,
+    REOPEN_TRANSITIONS,
+    TERMINAL_STATUSES,
+    RequestStatus,
+    check_reopen,
+    check_transition,
+)
 
 S = RequestStatus
 ALL_PAIRS = list(itertools.product(S, S))
@@ -45,3 +53,15 @@ def test_key_refusals() -> None:
         (S.pending_review, S.unlearning),
     ]:
         assert (old, new) in REFUSED
+
+
+def test_only_a_completed_request_reopens_and_only_through_check_reopen() -> None:
+    # An undone erasure must be carried out again from approved; no ordinary transition (an officer's approve,
+    # a job's release) may leave completed, so the pair stays refused there.
+    assert check_reopen(S.completed) == S.approved
+    assert (S.completed, S.approved) in REFUSED
+    assert REOPEN_TRANSITIONS[S.completed] in OPEN_STATUSES  # the statutory clock runs again
+    for old in set(S) - {S.completed}:
+        with pytest.raises(IllegalTransition) as info:
+            check_reopen(old)
+        assert info.value.status_code == 409 and info.value.details["from"] == old.value

@@ -152,6 +152,15 @@ def complete_unlearning(*, session: Session, job_id: str, passed: bool, evidence
                 evidence_sha256=evidence_sha256)
         return job
     model = job.target_model
+    if model.current.id != job.base_version_id:
+        # The model moved on while the job ran (an officer restored a version): putting this result into service
+        # would drop whatever the current version holds. start_unlearning and the restore keep this from
+        # happening; this is the last line.
+        _finish(session, job, JobStatus.failed, "system", now=now, evidence_sha256=evidence_sha256,
+                error=f"The model's current version changed to version {model.current.number} while this job ran "
+                      f"on version {job.base_version.number}; its result was not put into service. Run discovery "
+                      "and unlearning again.")
+        return job
     version = target_service.record_version(session=session, model=model, parent=job.base_version, path=model_dir,
                                             weights_sha256=weights_sha256, actor="system", job_id=job.id)
     job.result_version_id = version.id

@@ -170,6 +170,20 @@ def _no_active_job(session: Session, request: ErasureRequest) -> None:
                        details={"job_id": running.id})
 
 
+def _no_unlearning_on(session: Session, model: TargetModel) -> None:
+    """One unlearning job per model at a time. Each job starts from the current version and its result becomes
+    the next one, so a second job started meanwhile would put a version into service that never had the first
+    job's erasure, while the first job's requests stay completed. The model's row is locked first (PostgreSQL),
+    so two officers starting jobs at the same moment cannot both pass the check."""
+    session.execute(select(TargetModel.id).where(TargetModel.id == model.id).with_for_update())
+    busy = session.scalar(select(Job).where(Job.target_model_id == model.id, Job.kind == JobKind.unlearning,
+                                            Job.status.in_(ACTIVE_JOB_STATUSES)).limit(1))
+    if busy is not None:
+        raise Conflict(f"Model {model.name} already has an unlearning job {busy.status.value}: one new version at a "
+                       "time. Wait for it to end (then run discovery again), or cancel it and put all the requests "
+                       "in one batch.", details={"job_id": busy.id})
+
+
 def start_discovery(*, session: Session, request_id: str, actor: str, model_id: str | None = None) -> Job:
     request = request_service.get_request(session=session, request_id=request_id)
     if request.status not in DISCOVERABLE:
@@ -232,6 +246,7 @@ def start_unlearning(*, session: Session, request_ids: list[str], actor: str, me
     if len(models) != 1:
         raise InvalidInput("All requests in one job must concern the same model.", details={"field": "request_ids"})
     model = target_service.get_model(session=session, model_id=models.pop())
+    _no_unlearning_on(session, model)
     job = Job(id=str(uuid.uuid4()), kind=JobKind.unlearning, status=JobStatus.queued, target_model=model,
               base_version=model.current, method=method, params=clean_params, progress={}, created_by=actor,
               max_attempts=get_settings().job_max_attempts)

@@ -160,6 +160,38 @@ def test_unlearning_refuses_a_request_with_an_active_job(session, model, make_re
     assert caught.value.details["job_id"] == running.id
 
 
+def test_one_unlearning_job_per_model_at_a_time(session, model, make_request, discovered, tmp_path) -> None:
+    """A second job from the same version would ship a version without the first job's erasure."""
+    first, second = make_request(), make_request(name="John Doe")
+    discovered(first)
+    discovered(second)
+    running = _unlearning(session, first)
+    with pytest.raises(Conflict, match="one new version at a time") as caught:
+        _unlearning(session, second)
+    assert caught.value.details["job_id"] == running.id and second.status == RequestStatus.approved
+    jobs.cancel(session=session, job_id=running.id, actor=OFFICER)
+    assert _unlearning(session, second).status == JobStatus.queued  # free again once the first one ended
+
+
+def test_a_result_made_on_a_version_that_is_no_longer_current_is_not_put_into_service(
+        session, model, make_request, discovered, tmp_path) -> None:
+    first, second = make_request(), make_request(name="John Doe")
+    discovered(first)
+    discovered(second)
+    job = _unlearning(session, first)
+    _finish_unlearning(session, job, passed=True, tmp_path=tmp_path)
+    assert model.current_number == 2
+    discovered(second)  # on version 2
+    late = _unlearning(session, second)
+    # The restore refuses while an unlearning job runs, so move the version the way a race past that check would.
+    model.current_number = 1
+    session.flush()
+    _finish_unlearning(session, late, passed=True, tmp_path=tmp_path)
+    assert late.status == JobStatus.failed and "current version changed to version 1" in late.error
+    assert model.current_number == 1 and len(model.versions) == 2 and late.result_version_id is None
+    assert second.status == RequestStatus.failed
+
+
 def test_unlearning_needs_an_approved_request(session, model, make_request, discovered) -> None:
     request = make_request(approved=False)
     discovered(request)

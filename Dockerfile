@@ -1,4 +1,5 @@
-# One image recipe, two targets: `api` (the web process, no torch) and `worker` (Celery + the ML engine).
+# One image recipe, two targets: `api` (the web process and the email worker, no torch) and `worker` (the
+# engine worker: Celery + the ML engine).
 # Build with docker compose (see docker-compose.yml). The repository is installed editable so that
 # migrations/ and frontend/ are read from /srv/rtbf exactly as in a checkout.
 FROM python:3.11-slim AS base
@@ -22,4 +23,5 @@ FROM base AS worker
 # PyPI's Linux torch wheel is the CUDA build; pin it before the extra so pip never picks another.
 ARG TORCH_SPEC="torch==2.13.0"
 RUN pip install "$TORCH_SPEC" && pip install -e '.[worker,ner]'
-CMD ["rtbf", "worker", "--queues", "gpu,default", "--pool", "prefork", "--concurrency", "1"]
+# The engine worker; emails have their own worker (`rtbf worker --queues default`, the email-worker service).
+CMD ["rtbf", "worker", "--queues", "gpu", "--pool", "prefork", "--concurrency", "1", "--max-tasks-per-child", "1"]

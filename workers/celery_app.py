@@ -2,6 +2,10 @@
 
 Job state of record lives in the database; Celery results are not kept. ``acks_late`` + prefetch 1 mean
 a task lost with its worker is redelivered, so tasks must be idempotent (they take ids and re-check rows).
+
+Two workers consume the two queues (app/core/processes.py builds their command lines): the engine worker takes
+``gpu`` (discovery and unlearning, minutes to an hour each) and the email worker ``default``, so a subject's
+one-time code never waits behind a job.
 """
 
 from __future__ import annotations
@@ -52,8 +56,8 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        # A fresh process per task gives the GPU memory of a finished job back to the driver.
-        worker_max_tasks_per_child=1,
+        # No worker_max_tasks_per_child here: it would also restart the email worker's process for every email.
+        # The engine worker asks for a fresh process per job on its command line (app/core/processes.py).
         task_default_queue=DEFAULT_QUEUE,
         task_queues=(Queue(DEFAULT_QUEUE, routing_key=DEFAULT_QUEUE), Queue(GPU_QUEUE, routing_key=GPU_QUEUE)),
         task_routes={"rtbf.engine.*": {"queue": GPU_QUEUE}},

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 
 DEFAULT_OFFICER_EMAIL = "officer@rtbf.example"
-WORKER_NAME = "rtbf@%h"
 
 
 def _prepare() -> None:
@@ -84,7 +83,8 @@ def up(
         DEFAULT_OFFICER_EMAIL
     ),
 ) -> None:
-    """Run the whole product: migrate, first officer, demo model (built once, registered), web server and worker."""
+    """Run the whole product: migrate, first officer, demo model (built once, registered), web server, engine
+    worker and email worker."""
     from app.core import processes
     from app.core.config import get_settings
 
@@ -98,13 +98,12 @@ def up(
         _demo(settings)
     host, port = host or settings.host, port or settings.port
     env = processes.child_environment(settings, host=host, port=port)
-    # prefork, not solo: Celery enforces the jobs' time limits and max_tasks_per_child (a fresh process per job,
-    # which gives a GPU's memory back) only in the prefork pool. A fixed name lets a restarted worker find and
-    # fail the jobs its previous process was running.
-    worker = processes.worker_command(pool="prefork") + ["--hostname", WORKER_NAME]
+    # Two workers, so a subject's one-time code never waits behind an hour-long unlearning job; both prefork,
+    # the pool in which Celery enforces the tasks' time limits (app/core/processes.py).
     children = [
         processes.start(processes.web_command(settings, host=host, port=port), env),
-        processes.start(worker, env),
+        processes.start(processes.engine_worker_command(), env),
+        processes.start(processes.email_worker_command(), env),
     ]
     _out().print(f"rtbf is running at [bold]http://{host}:{port}/[/bold] (officer console: /officer, API: /docs)")
     _out().print("Press Ctrl-C to stop.")
@@ -134,7 +133,9 @@ def serve(
 
 
 def worker(
-    queues: Annotated[str, typer.Option("--queues", "-Q")] = "default,gpu",
+    queues: Annotated[str, typer.Option("--queues", "-Q", help="gpu: the engine worker (discovery, unlearning); "
+                                        "default: the email worker. Both in one worker makes emails wait behind "
+                                        "jobs.")] = "default,gpu",
     concurrency: Annotated[int, typer.Option(help="Processes; keep 1 per GPU.")] = 1,
     pool: Annotated[str, typer.Option(help="prefork (default: time limits and a fresh process per job), solo "
                                             "or threads (neither enforces the jobs' time limits)")] = "prefork",
@@ -142,12 +143,16 @@ def worker(
                                                                 "a restarted worker fails its lost jobs.")] = (
         "celery@%h"
     ),
+    max_tasks_per_child: Annotated[int | None, typer.Option(
+        help="Tasks before the pool process is replaced; 0: never. Default: 1 when the gpu queue is consumed "
+             "(gives a job's GPU memory back), else never.")] = None,
 ) -> None:
-    """Run a Celery worker (a GPU worker: -Q gpu,default --concurrency 1)."""
+    """Run a Celery worker: `-Q gpu` (the engine worker, one per GPU) and `-Q default` (emails), one of each."""
+    from app.core.processes import worker_arguments
     from workers.celery_app import celery_app
 
-    celery_app.worker_main(["worker", "-Q", queues, "--concurrency", str(concurrency), "--pool", pool,
-                            "--hostname", name, "--loglevel", "INFO"])
+    celery_app.worker_main(worker_arguments(queues=queues, hostname=name, concurrency=concurrency, pool=pool,
+                                            max_tasks_per_child=max_tasks_per_child))
 
 
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:

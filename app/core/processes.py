@@ -1,4 +1,4 @@
-"""Start and stop the web server and the Celery worker as child processes (``rtbf up``)."""
+"""Start and stop the web server and the Celery workers (engine and email) as child processes (``rtbf up``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,16 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from app.core.config import Settings
+from workers.celery_app import DEFAULT_QUEUE, GPU_QUEUE
+
+# Fixed node names: a restarted engine worker finds the jobs its previous process was running by its name
+# (workers/tasks/engine_jobs.py). The engine keeps the name the single worker had, so jobs claimed before an
+# upgrade are still recovered; %h is the host name, so two machines never share one.
+ENGINE_WORKER_NAME = "rtbf@%h"
+EMAIL_WORKER_NAME = "rtbf-email@%h"
 
 
 def child_environment(settings: Settings, *, host: str, port: int) -> dict[str, str]:
@@ -28,11 +36,33 @@ def web_command(settings: Settings, *, host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", "app.main:app", "--host", host, "--port", str(port), "--no-access-log"]
 
 
-def worker_command(*, queues: str = "default,gpu", concurrency: int = 1, pool: str = "solo") -> list[str]:
-    return [
-        sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "worker",
-        "-Q", queues, "--concurrency", str(concurrency), "--pool", pool, "--loglevel", "INFO",
-    ]
+def worker_arguments(*, queues: str, hostname: str = "celery@%h", concurrency: int = 1, pool: str = "prefork",
+                     max_tasks_per_child: int | None = None) -> list[str]:
+    """The arguments of ``celery worker`` (from ``worker`` on), for ``rtbf worker`` and the children of ``up``.
+
+    ``max_tasks_per_child`` None means: 1 for a worker that takes GPU jobs (a fresh process gives a finished
+    job's GPU memory back to the driver), no limit otherwise (an email worker keeps its warm process); 0: no limit.
+    Celery honours it, and the tasks' time limits, only in the prefork pool.
+    """
+    if max_tasks_per_child is None:
+        max_tasks_per_child = 1 if GPU_QUEUE in queues.split(",") else 0
+    args = ["worker", "-Q", queues, "--concurrency", str(concurrency), "--pool", pool, "--hostname", hostname,
+            "--loglevel", "INFO"]
+    return args + (["--max-tasks-per-child", str(max_tasks_per_child)] if max_tasks_per_child else [])
+
+
+def worker_command(**arguments: Any) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", *worker_arguments(**arguments)]
+
+
+def engine_worker_command(hostname: str = ENGINE_WORKER_NAME) -> list[str]:
+    """Discovery and unlearning only, one at a time (one per GPU), a fresh process per job."""
+    return worker_command(queues=GPU_QUEUE, hostname=hostname, max_tasks_per_child=1)
+
+
+def email_worker_command(hostname: str = EMAIL_WORKER_NAME) -> list[str]:
+    """Emails only: never behind a long job. Still prefork, so the email task's time limits hold."""
+    return worker_command(queues=DEFAULT_QUEUE, hostname=hostname)
 
 
 def start(command: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

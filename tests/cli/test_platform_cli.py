@@ -8,6 +8,7 @@ from sqlalchemy.pool import NullPool
 
 from app.apikeys import service as apikey_service
 from app.cli.platform import DEFAULT_OFFICER_EMAIL, _first_officer
+from app.core import processes
 from app.core.migrate import head_revision
 from app.officers import service as officer_service
 from app.requests import service as request_service
@@ -22,6 +23,21 @@ def test_help_lists_the_platform_commands(cli, runner) -> None:
     result = runner.invoke(cli, ["--help"])
     for name in ("up", "serve", "worker", "db", "officer", "apikey", "audit", "outbox"):
         assert name in result.output
+
+
+
+def test_a_worker_on_the_gpu_queue_takes_a_fresh_process_per_task_and_an_email_worker_does_not() -> None:
+    def limit(args: list[str]) -> str | None:
+        return args[args.index("--max-tasks-per-child") + 1] if "--max-tasks-per-child" in args else None
+
+    assert limit(processes.worker_arguments(queues="gpu")) == "1"
+    assert limit(processes.worker_arguments(queues="default,gpu")) == "1"
+    assert limit(processes.worker_arguments(queues="default")) is None
+    assert limit(processes.worker_arguments(queues="gpu", max_tasks_per_child=0)) is None
+    assert limit(processes.engine_worker_command()) == "1" and limit(processes.email_worker_command()) is None
+    # The single worker's name before the split: jobs it claimed are still recovered by the engine worker.
+    engine = processes.engine_worker_command()
+    assert engine[engine.index("--hostname") + 1] == "rtbf@%h" and engine[engine.index("-Q") + 1] == "gpu"
 
 
 def test_officer_create(cli, runner, cli_database) -> None:

@@ -1,5 +1,6 @@
 """`rtbf up` on the embedded default: migrates, prints the first officer once, builds (if absent) and registers
-the demo model and names three demo people, serves, and stops (Ctrl-C or SIGTERM) with its children."""
+the demo model and names three demo people, serves, starts the engine and email workers, and stops (Ctrl-C or
+SIGTERM) with its children."""
 
 from __future__ import annotations
 
@@ -32,6 +33,18 @@ def _free_port() -> int:
 def _roster_people(model_dir: Path, count: int = 3) -> list[dict[str, str]]:
     lines = (model_dir / "roster.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines[:count]]
+
+
+def _celery_processes_of(data_dir: Path) -> list[int]:
+    marker = f"RTBF_DATA_DIR={data_dir.resolve()}\0".encode()
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if b"celery" in (proc / "cmdline").read_bytes() and marker in (proc / "environ").read_bytes() + b"\0":
+                found.append(int(proc.name))
+        except OSError:
+            continue  # ended while we looked, or not ours to read
+    return found
 
 
 # ctrl-c: a fresh data dir, so `up` trains the tiny demo model itself (the slow path, ~15-70 s on 2 cores);
@@ -76,13 +89,24 @@ def test_up_runs_the_embedded_default_and_stops_with_its_children(tmp_path, tiny
             assert f"{person['name']}  <{person['email']}>" in output
         assert output.index("password:") < output.index(people[0]["name"])
         assert not (data_dir / "models" / "demo-tiny.building").exists()
+        # Both workers come up beside the web server (their logs share up's output), each under its fixed name.
+        names = ("rtbf@", "rtbf-email@")
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not all(re.search(rf"{n}\S+ ready\.", "".join(lines)) for n in names):
+            time.sleep(0.2)
+        assert all(re.search(rf"{n}\S+ ready\.", "".join(lines)) for n in names), "".join(lines)[-3000:]
+        assert len(_celery_processes_of(data_dir)) >= 2  # the two workers (and their pool processes)
     finally:
         proc.send_signal(stop_signal)
         proc.wait(timeout=30)
     reader.join(timeout=5)
-    # Children are gone: the port is free again.
+    # Children are gone: the port is free again, and no worker process (nor pool process) of this data dir lives.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
+    deadline = time.monotonic() + 15
+    while _celery_processes_of(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _celery_processes_of(data_dir)
     # Migrating the same data dir again is a no-op at the same revision; the model was registered once.
     second = subprocess.run(cmd[:-3] + ["db", "upgrade"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                             timeout=60, check=False)

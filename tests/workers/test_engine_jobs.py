@@ -1,9 +1,10 @@
 """Discovery and unlearning jobs on a real prefork Celery worker (Redis, a fresh PostgreSQL, the tiny model).
 
 The test process plays the web side: it files and approves a request for a person the tiny model memorised,
-starts jobs through ``app.jobs.service`` and commits, which sends the task to Redis. The worker subprocess is
-configured like production (``--pool prefork --concurrency 1``, queues default and gpu, max one task per
-child). Then the worker is killed in the middle of a job, twice: its pool process only, and the whole worker.
+starts jobs through ``app.jobs.service`` and commits, which sends the task to Redis. The engine worker
+subprocess is started with the command ``rtbf up`` uses (queue gpu, ``--pool prefork --concurrency 1``, max one
+task per child). Then the worker is killed in the middle of a job, twice: its pool process only, and the whole
+worker. Beside it, the email worker (queue default) delivers while a job runs.
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ from app.core.db import make_engine, make_session_factory
 from app.jobs import service as jobs
 from app.jobs.models import Job, JobStatus
 from app.notifications.models import OutboxMessage
+from app.notifications.service import SEND_EMAIL_TASK
 from app.requests import review
 from app.requests import service as requests
 from app.requests.schemas import RequestCreate
 from app.requests.statuses import RequestStatus
 from app.targets import service as targets
-from worker_helpers import celery_worker, children_of, env_for, kill_quietly, wait_until
+from worker_helpers import children_of, email_worker, engine_worker, env_for, kill_quietly, ready, wait_until
 
 # One worker subprocess at a time on the 2 shared cores: xdist keeps this group on one process.
 pytestmark = pytest.mark.xdist_group("engine-worker")
@@ -72,7 +74,10 @@ class Stack:
             session.close()
 
     def worker(self, **kwargs: Any):
-        return celery_worker(self.env, self.log_path, pool="prefork", concurrency=1, **kwargs)
+        return engine_worker(self.env, self.log_path, **kwargs)
+
+    def email_worker(self, log_path: Path, **kwargs: Any):
+        return email_worker(self.env, log_path, **kwargs)
 
     def file_request(self) -> tuple[str, dict[str, str]]:
         """An approved request for the next roster person, with every detail the roster knows of them."""
@@ -169,7 +174,7 @@ def test_discovery_then_unlearning_on_a_prefork_worker(stack: Stack) -> None:
         seen: list[dict[str, Any]] = []
         job = stack.wait_for_job(job_id, proc, seen=seen)
         assert job.status == JobStatus.succeeded, job.error
-        assert job.attempts == 1 and job.worker.startswith("celery@") and job.finished_at >= job.started_at
+        assert job.attempts == 1 and job.worker.startswith("rtbf@") and job.finished_at >= job.started_at
         assert stack.request_status(request_id) == RequestStatus.approved
         assert any(p.get("stage", "").startswith("probe.") for p in seen), seen  # live progress was written
         assert job.progress["stage"] == "done"
@@ -363,3 +368,75 @@ def test_time_limits_from_settings_end_the_job(stack: Stack, soft: str, hard: st
     assert job.status == JobStatus.failed and job.error == message and job.attempts == 1
     assert stack.request_status(request_id) == RequestStatus.approved
     _assert_log_clean(stack, person)
+
+
+def _web_request(stack: Stack, email: str) -> str:
+    """A request filed on the web form: its one-time verification code is the email the subject waits for."""
+    with stack.db() as session:
+        return requests.create_request(session=session, data=RequestCreate(full_name="Ada Lovelace", email=email),
+                                       channel="web").request.id
+
+
+def _delivered(stack: Stack, request_id: str) -> bool:
+    with stack.db() as session:
+        sent = session.scalars(select(OutboxMessage.sent_at).where(OutboxMessage.request_id == request_id))
+        return any(at is not None for at in sent)
+
+
+def _pool_process(proc: Any) -> int:
+    (child,) = children_of(proc.pid)  # concurrency 1
+    return child
+
+
+def test_an_email_goes_out_while_the_engine_worker_runs_a_job(stack: Stack, tmp_path: Path) -> None:
+    """The verification code must not wait for an unlearning job; the engine worker takes a fresh process per
+    job (gives a job's GPU memory back), the email worker keeps its process from one email to the next."""
+    request_id, person = stack.file_request()
+    email_log = tmp_path / "email-worker.log"
+    with stack.worker() as engine, stack.email_worker(email_log) as mailer:
+        with stack.db() as session:
+            discovery_id = jobs.start_discovery(session=session, request_id=request_id, actor=OFFICER).id
+        stack.wait_for_job(discovery_id, engine, until=_running_with_progress("probe."))
+        discovery_process = _pool_process(engine)
+        assert stack.wait_for_job(discovery_id, engine).status == JobStatus.succeeded
+
+        job_id = _start_slow_unlearning(stack, request_id)
+        assert stack.wait_for_job(job_id, engine, until=_running_with_progress("unlearn")).active
+        assert _pool_process(engine) != discovery_process  # a fresh process for the second job
+        wait_until(lambda: ready(email_log), timeout=60, what="the email worker", proc=mailer, log_path=email_log)
+        mail_process = _pool_process(mailer)
+
+        for address in ("ada@example.org", "ada.lovelace@example.org"):
+            web_request = _web_request(stack, address)
+            wait_until(lambda request=web_request: _delivered(stack, request), timeout=60,
+                       what="the verification email", proc=mailer, log_path=email_log)
+            assert stack.job(job_id).status == JobStatus.running  # delivered while the job runs
+        assert _pool_process(mailer) == mail_process  # both emails in one pool process
+
+        with stack.db() as session:
+            jobs.cancel(session=session, job_id=job_id, actor=OFFICER)
+        assert stack.wait_for_job(job_id, engine, timeout=60).status == JobStatus.canceled
+    log = email_log.read_text(errors="replace")
+    assert f"{jobs.DISCOVER_TASK}[" not in log and "ada@example.org" not in log and "Ada Lovelace" not in log
+    assert f"{SEND_EMAIL_TASK}[" not in stack.log_path.read_text(errors="replace")  # the engine worker took no email
+    _assert_log_clean(stack, person)
+
+
+def test_only_the_engine_worker_recovers_jobs_at_start(stack: Stack, tmp_path: Path) -> None:
+    """worker_ready recovery keys on the node name and runs only in a worker that takes jobs: an email worker
+    (even under the name of the job's worker, and with every heartbeat stale) leaves running jobs alone."""
+    request_id, _person = stack.file_request()
+    name = f"gpu-{uuid.uuid4().hex[:8]}@testhost"
+    with stack.db() as session:
+        job = jobs.start_discovery(session=session, request_id=request_id, actor=OFFICER)
+        jobs.claim(session=session, job_id=job.id, worker=name)
+        job_id = job.id
+    stack.env["RTBF_JOB_STALE_AFTER_S"] = "1"
+    email_log = tmp_path / "email-worker.log"
+    with stack.email_worker(email_log, hostname=name) as mailer:
+        wait_until(lambda: ready(email_log), timeout=60, what="the email worker", proc=mailer, log_path=email_log)
+        assert stack.job(job_id).status == JobStatus.running
+    with stack.worker(hostname=name) as engine:
+        job = stack.wait_for_job(job_id, engine, timeout=90)
+    assert job.status == JobStatus.failed
+    assert job.error == "The worker was restarted while running this job; start it again."

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from app.core import processes
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -32,11 +34,15 @@ def run_python(code: str, env: dict[str, str]) -> str:
     return result.stdout
 
 
-def worker_command(*, pool: str = "solo", concurrency: int = 1, hostname: str | None = None) -> list[str]:
-    command = [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "worker", "-Q", "default,gpu",
-               "--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-heartbeat",
-               "--without-gossip", "--without-mingle"]
-    return command + (["-n", hostname] if hostname else [])
+# Quieter and quicker to start; none of these changes which tasks a worker takes or how it runs them.
+TEST_FLAGS = ["--without-heartbeat", "--without-gossip", "--without-mingle"]
+
+
+def worker_command(*, pool: str = "solo", concurrency: int = 1, hostname: str | None = None,
+                   queues: str = "default,gpu") -> list[str]:
+    """One worker on both queues (the e2e test's set-up); max tasks per child as ``rtbf worker`` derives it."""
+    return processes.worker_command(queues=queues, pool=pool, concurrency=concurrency,
+                                    hostname=hostname or "celery@%h") + TEST_FLAGS
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -50,12 +56,10 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def celery_worker(env: dict[str, str], log_path: Path, *, pool: str = "solo", concurrency: int = 1,
-                  hostname: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def worker_process(command: list[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A worker subprocess (appending to ``log_path``), stopped at the end; prefork children go with it."""
     with log_path.open("ab") as log:
-        proc = subprocess.Popen(worker_command(pool=pool, concurrency=concurrency, hostname=hostname),
-                                cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             yield proc
         finally:
@@ -64,6 +68,35 @@ def celery_worker(env: dict[str, str], log_path: Path, *, pool: str = "solo", co
             for pid in orphans:  # a pool child whose parent was killed is not stopped by anyone else
                 if _is_celery(pid):  # still ours (not a recycled pid)
                     kill_quietly(pid)
+
+
+def celery_worker(env: dict[str, str], log_path: Path, *, pool: str = "solo", concurrency: int = 1,
+                  hostname: str | None = None, queues: str = "default,gpu"):
+    return worker_process(worker_command(pool=pool, concurrency=concurrency, hostname=hostname, queues=queues),
+                          env, log_path)
+
+
+def engine_worker(env: dict[str, str], log_path: Path, *, hostname: str | None = None):
+    """The engine worker exactly as ``rtbf up`` starts it (gpu queue, prefork, a fresh process per job)."""
+    command = processes.engine_worker_command(hostname or processes.ENGINE_WORKER_NAME)
+    return worker_process(command + TEST_FLAGS, env, log_path)
+
+
+def email_worker(env: dict[str, str], log_path: Path, *, hostname: str | None = None):
+    """The email worker exactly as ``rtbf up`` starts it (default queue, prefork, its process kept)."""
+    command = processes.email_worker_command(hostname or processes.EMAIL_WORKER_NAME)
+    return worker_process(command + TEST_FLAGS, env, log_path)
+
+
+def cli_worker(env: dict[str, str], log_path: Path, *arguments: str):
+    """``rtbf worker ARGUMENTS`` (the operator's command, as in docker-compose.yml)."""
+    return worker_process([sys.executable, "-c", "from app.cli import main; main()", "worker", *arguments], env,
+                          log_path)
+
+
+def ready(log_path: Path) -> bool:
+    """Celery logs '<name> ready.' once the worker consumes (and worker_ready handlers have run)."""
+    return log_path.exists() and " ready." in log_path.read_text(errors="replace")
 
 
 def children_of(pid: int) -> list[int]:

@@ -29,7 +29,7 @@ from app.jobs import service as jobs_service
 from app.jobs.models import JobKind
 from app.jobs.subjects import subject_payload
 from app.requests import service as request_service
-from workers.celery_app import celery_app
+from workers.celery_app import GPU_QUEUE, celery_app
 from workers.engine.errors import Cancelled, EngineError
 from workers.tasks import task_session
 
@@ -59,11 +59,18 @@ class Reporter:
     """The engine's progress callback: throttled writes to the job row; raises the engine's ``Cancelled`` when
     the officer asked to stop or the job was ended meanwhile (reaped as stale), which unwinds the engine."""
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, *, soft_deadline: float | None = None) -> None:
         self.job_id, self.last_write, self.last_stage = job_id, 0.0, None
         self.leak_rate: float | None = None
+        self.soft_deadline = soft_deadline  # time.monotonic() value
 
     def __call__(self, event: Any) -> None:
+        # Celery's soft limit is an exception raised wherever the job happens to be, and a library's broad
+        # ``except Exception`` can swallow it (seen here: a discovery ran past a 2 s soft limit and succeeded,
+        # the limit having fired during the fresh process's imports). Our own progress events are points where
+        # it reliably propagates, so they enforce the limit again.
+        if self.soft_deadline is not None and time.monotonic() > self.soft_deadline:
+            raise SoftTimeLimitExceeded()
         metrics = dict(event.metrics or {})
         if "leak_rate" in metrics:
             self.leak_rate = metrics["leak_rate"]
@@ -183,6 +190,7 @@ def run_job(job_id: str, *, worker: str, task_id: str | None) -> str:
     """Claim, run, record. Returns the job's final status (for the worker log; the database has the truth).
 
     A job id that does not exist (or a job that already ended) is a no-op: "skipped"."""
+    started = time.monotonic()
     try:
         plan = _claim(job_id, worker=worker, task_id=task_id)
     except SoftTimeLimitExceeded:  # only a tiny soft limit expires this early; the claim may have committed
@@ -191,7 +199,8 @@ def run_job(job_id: str, *, worker: str, task_id: str | None) -> str:
     if isinstance(plan, str):
         return plan
     log.info(f"job.{plan.kind.value}.running", job_id=job_id, attempt=plan.attempt, worker=worker)
-    reporter = Reporter(job_id)
+    soft_limit = _settings.job_soft_time_limit_s
+    reporter = Reporter(job_id, soft_deadline=started + soft_limit if soft_limit else None)
     body = _discover if plan.kind == JobKind.discovery else _unlearn
     try:
         body(plan, reporter)
@@ -246,9 +255,19 @@ def unlearn(self: Any, job_id: str) -> str:
     return run_job(job_id, worker=self.request.hostname or "worker", task_id=self.request.id)
 
 
+def _takes_jobs(consumer: Any) -> bool:
+    task_consumer = getattr(consumer, "task_consumer", None)
+    return any(queue.name == GPU_QUEUE for queue in getattr(task_consumer, "queues", None) or ())
+
+
 @worker_ready.connect
 def _recover_lost_jobs(sender: Any = None, **_kwargs: Any) -> None:
-    """On start, jobs this worker name was running died with its previous process: fail them (recoverable)."""
+    """On start, jobs this worker name was running died with its previous process: fail them (recoverable).
+
+    Only in a worker that takes jobs: the email worker's name never runs one, and its reaping would be one more
+    writer at start-up (on SQLite, the engine worker starting beside it would have to wait for the lock)."""
+    if not _takes_jobs(sender):
+        return
     name = getattr(sender, "hostname", None)
     with one_off_session(str(get_settings().database_url)) as session:
         lost = jobs_service.worker_restarted(session=session, worker=name) if name else []

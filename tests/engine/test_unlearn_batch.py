@@ -213,3 +213,37 @@ def test_training_events_repeat_the_latest_leak_rate():
     wrapped(ProgressEvent(stage="unlearn", step=3, total=9, metrics={"loss": 0.8}))
     wrapped(ProgressEvent(stage="save", step=0))
     assert [e.metrics.get("leak_rate") for e in got] == [None, 0.5, 0.5, None]
+
+
+def test_a_batch_trains_each_subjects_own_forget_batches_in_turn(tiny_model_dir):
+    """Mixed batches gave each person half the pull of a run of their own; each subject's batches alternate."""
+    from types import SimpleNamespace
+
+    from transformers import AutoTokenizer
+
+    from workers.engine.methods.batching import TrainExample
+    from workers.engine.run_config import UnlearnConfig
+    from workers.engine.run_subjects import Part
+    from workers.engine.run_training import _forget_batches
+    from workers.engine.subject import Subject
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    parts = [Part(index=i, subject=Subject(name=name), attributes=None) for i, name in enumerate(("Ann Bell", "Cy Dunn"))]
+    parts[0].forget = [TrainExample(prompt=f"Ann Bell fact {i}:", completion=" alpha.") for i in range(5)]
+    parts[1].forget = [TrainExample(prompt=f"Cy Dunn fact {i}:", completion=" beta.") for i in range(3)]
+    data = SimpleNamespace(forget=parts[0].forget + parts[1].forget)
+    config = UnlearnConfig(forget_batch_size=2)
+    batches = _forget_batches(parts, data, tokenizer=tok, device="cpu", config=config, params={},
+                              format_tokens=frozenset())
+    owners = []
+    for batch in batches:
+        texts = tok.batch_decode(batch["input_ids"], skip_special_tokens=True)
+        names = {("Ann" if "Ann" in t else "Cy") for t in texts}
+        assert len(names) == 1, texts  # one subject per batch
+        owners.append(names.pop())
+    # Ann has 3 batches, Cy 2: taken in turn, Cy's first batch again while Ann has more.
+    assert owners == ["Ann", "Cy", "Ann", "Cy", "Ann", "Cy"]
+    # A single subject keeps the one forget set as it was.
+    single = _forget_batches(parts[:1], SimpleNamespace(forget=parts[0].forget), tokenizer=tok, device="cpu",
+                             config=config, params={}, format_tokens=frozenset())
+    assert len(single) == 3

@@ -90,6 +90,7 @@ def _forget_union(parts: list[Part], *, method: Method, config: UnlearnConfig,
                                forget=examples, train_families=part.train_families)
         if method.prepare_forget is not None:
             examples = method.prepare_forget(examples, subject=part.subject, context=context)
+        part.forget = examples
         examples_of_batch += examples
     # The union: a prompt two subjects' findings share is trained on once.
     unique: dict[tuple[str, str], TrainExample] = {}

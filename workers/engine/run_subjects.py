@@ -32,6 +32,7 @@ class Part:
     forgotten: list[str] = field(default_factory=list)
     analyzer: Any = None  # the PII analyzer of the forget set, reused for the on-policy forget set
     found: int = 0
+    forget: list[Any] = field(default_factory=list)  # this subject's forget examples, as the method prepared them
     kept: list[Any] = field(default_factory=list)  # the subject's facts the officer chose to keep: retain data
     report_after: Any = None
 

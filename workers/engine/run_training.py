@@ -46,9 +46,8 @@ def train(loaded: Any, parts: list[Part], data: RunData, *, method: Method, para
     tok, dev = loaded.tokenizer, loaded.device
     # Token-weighted methods leave a value's format (shared by most people's values) out of the ascent.
     format_tokens = format_token_ids(tok, data.retain) if method.token_weights else frozenset()
-    forget_batches = make_batches(tok, data.forget, batch_size=config.forget_batch_size, device=dev,
-                                  context_weight=params.get("context_weight", 0.0), seed=config.seed,
-                                  format_tokens=format_tokens)
+    forget_batches = _forget_batches(parts, data, tokenizer=tok, device=dev, config=config, params=params,
+                                     format_tokens=format_tokens)
     retain_batches = make_batches(tok, data.retain, batch_size=config.retain_batch_size, device=dev,
                                   seed=config.seed)
     if config.init == "fila" and forget_batches:
@@ -79,6 +78,24 @@ def train(loaded: Any, parts: list[Part], data: RunData, *, method: Method, para
                        forget_batches=len(forget_batches),
                        on_policy_examples=sum(o.added for o in on_policy.values()),
                        format_tokens=len(format_tokens))
+
+
+def _forget_batches(parts: list[Part], data: RunData, *, tokenizer: Any, device: Any, config: UnlearnConfig,
+                    params: Mapping[str, float], format_tokens: frozenset[int]) -> list[Batch]:
+    """One subject: batches of the forget set. A batch of subjects: each subject's own batches, taken in turn.
+
+    Why in turn: mixed batches gave each person half the pull of a run of their own (the loss is a mean over
+    the batch's tokens), and on the demo model the first of two people was still at 0.18 training leak after
+    150 steps, 0.08 after 300, while each alone passes in 80-145."""
+    def batches(examples: list[Any], seed: int) -> list[Batch]:
+        return make_batches(tokenizer, examples, batch_size=config.forget_batch_size, device=device,
+                            context_weight=params.get("context_weight", 0.0), seed=seed, format_tokens=format_tokens)
+
+    if len(parts) == 1:
+        return batches(data.forget, config.seed)
+    per_subject = [batches(part.forget, config.seed + part.index) for part in parts]
+    turns = max(len(b) for b in per_subject)
+    return [b[i % len(b)] for i in range(turns) for b in per_subject if b]
 
 
 def _on_policy_forget_sets(checked: list[Part], *, method: Method, params: Mapping[str, float],

@@ -195,22 +195,20 @@ def _officer_change(action: Callable[[Session], str]) -> None:
 
 def officer_disable(email: Annotated[str, typer.Argument(help="The officer's sign-in email")]) -> None:
     """Disable an officer: they can no longer sign in, and every open session ends now."""
-    from app.officers import service as officer_service
-
-    def action(session: Session) -> str:
-        officer = officer_service.set_active(session=session, email=email, active=False, actor=CLI_ACTOR)
-        return f"Officer {officer.id} disabled; their sessions are ended."
-
-    _officer_change(action)
+    _officer_set_active(email, active=False, done="disabled; their sessions are ended")
 
 
 def officer_enable(email: Annotated[str, typer.Argument(help="The officer's sign-in email")]) -> None:
     """Allow a disabled officer to sign in again."""
+    _officer_set_active(email, active=True, done="enabled")
+
+
+def _officer_set_active(email: str, *, active: bool, done: str) -> None:
     from app.officers import service as officer_service
 
     def action(session: Session) -> str:
-        officer = officer_service.set_active(session=session, email=email, active=True, actor=CLI_ACTOR)
-        return f"Officer {officer.id} enabled."
+        officer = officer_service.set_active(session=session, email=email, active=active, actor=CLI_ACTOR)
+        return f"Officer {officer.id} {done}."
 
     _officer_change(action)
 

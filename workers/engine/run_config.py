@@ -29,6 +29,7 @@ class UnlearnConfig:
     min_steps: int = 0
     margin_steps: int = 15  # extra steps once the early-stop check passes
     check_seed_offset: int = 1000  # the check samples with other seeds than the final verification
+    check_samples: int = 8  # sampled answers per prompt at the early-stop check (the verification draws 3)
     forget_batch_size: int = 16
     retain_batch_size: int = 16
     seed: int = 0
@@ -89,8 +90,10 @@ class UnlearnConfig:
         if self.init == "fila" and METHODS[self.method].needs_reference:
             raise EngineError(f"--init fila rewrites the base weights, so {self.method} (which compares against "
                               "the original model) cannot use it; use it with ihl, ga or graddiff")
-        if self.max_steps < 1 or self.eval_every < 1 or self.rank < 1 or self.margin_steps < 0:
-            raise EngineError("max_steps, eval_every and rank must be positive, margin_steps not negative")
+        if self.max_steps < 1 or self.eval_every < 1 or self.rank < 1 or self.margin_steps < 0 \
+                or self.check_samples < 1:
+            raise EngineError("max_steps, eval_every, rank and check_samples must be positive, margin_steps not "
+                              "negative")
         if self.lr is not None and not 0 < self.lr < 1:
             raise EngineError("lr must be between 0 and 1")
         unknown = set(self.params) - set(METHODS[self.method].defaults)

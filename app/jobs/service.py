@@ -126,6 +126,27 @@ def requests_served_by(*, session: Session, version_id: str) -> list[str]:
     return list(session.scalars(stmt))
 
 
+def earlier_erasures(*, session: Session, job: Job) -> list[tuple[ErasureRequest, list[str]]]:
+    """The erasures the job's base version carries: completed requests served by it or by a version it descends
+    from, with the attributes their job removed, oldest first. A new version must not give any of it back.
+    The job's own requests are left out (they are its subjects)."""
+    lineage: list[str] = []
+    version = job.base_version
+    while version is not None:
+        lineage.append(version.id)
+        version = version.parent
+    stmt = (select(JobRequest).join(Job)
+            .where(Job.result_version_id.in_(lineage), Job.status == JobStatus.succeeded,
+                   JobRequest.request_id.notin_(job.request_ids))
+            .order_by(Job.finished_at, JobRequest.position))
+    found: list[tuple[ErasureRequest, list[str]]] = []
+    for link in session.scalars(stmt):
+        request = request_service.get_request(session=session, request_id=link.request_id)
+        if request.status == RequestStatus.completed and link.attributes:
+            found.append((request, list(link.attributes)))
+    return found
+
+
 def _resolve_model(session: Session, request: ErasureRequest, model_id: str | None) -> TargetModel:
     if model_id:
         model = target_service.get_model(session=session, model_id=model_id)

@@ -8,7 +8,7 @@ the job's request positions); a single-subject reader can also use the top-level
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.jobs.models import Job
@@ -73,6 +73,12 @@ class EvidenceView:
     schema: str | None
     caveats: list[str]
     subjects: list[SubjectEvidence]
+    # People earlier versions forgot, probed again on the new model: (attributes in words, confirmed leaks).
+    earlier: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def earlier_leaking(self) -> int:
+        return sum(1 for _, leaks in self.earlier if leaks)
 
     @property
     def perplexity_change(self) -> float | None:
@@ -167,4 +173,6 @@ def build(job: Job, references: dict[str, str]) -> EvidenceView | None:
         perplexity_before=_number(before.get("perplexity")), perplexity_after=_number(after.get("perplexity")),
         timings=[(_TIMING_LABELS.get(k, k), float(v)) for k, v in timings.items() if _number(v) is not None],
         created_at=evidence.get("created_at"), schema=evidence.get("schema"),
-        caveats=list(evidence.get("caveats") or []), subjects=subjects)
+        caveats=list(evidence.get("caveats") or []), subjects=subjects,
+        earlier=[(", ".join(attribute_label(a) for a in e.get("attributes") or []), int(e.get("confirmed_leaks") or 0))
+                 for e in evidence.get("earlier_erasures") or []])

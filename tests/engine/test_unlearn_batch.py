@@ -247,3 +247,38 @@ def test_a_batch_trains_each_subjects_own_forget_batches_in_turn(tiny_model_dir)
     single = _forget_batches(parts[:1], SimpleNamespace(forget=parts[0].forget), tokenizer=tok, device="cpu",
                              config=config, params={}, format_tokens=frozenset())
     assert len(single) == 3
+
+
+def test_an_earlier_erasure_that_the_new_model_still_reveals_fails_the_verdict(tmp_path, tiny_model_dir, tiny_roster,
+                                                                               report_of):
+    """The person of an earlier erasure is probed on the new model; here it is someone the model still knows
+    (never actually forgotten), so the check must see the leak, and name them by index only."""
+    from workers.engine.demo import roster_subject
+    from workers.engine.unlearn import EarlierErasure, UnlearnConfig, run_unlearning
+
+    person, earlier = tiny_roster[1], tiny_roster[3]
+    assert all(_extracted(_fresh(tiny_model_dir), earlier).values())
+    result = run_unlearning(
+        _fresh(tiny_model_dir), roster_subject(person, submit=FIELDS), out_dir=tmp_path / "out",
+        config=UnlearnConfig(method="fpga", max_steps=20), report_before=report_of(1),
+        earlier=[EarlierErasure(subject=roster_subject(earlier, submit=FIELDS), attributes=FIELDS),
+                 # the person being forgotten now is judged as this run's subject, not as an earlier erasure
+                 EarlierErasure(subject=roster_subject(person, submit=FIELDS), attributes=FIELDS)])
+    assert not result.passed
+    records = result.evidence["earlier_erasures"]
+    assert [r["index"] for r in records] == [0] and records[0]["confirmed_leaks"] > 0
+    assert records[0]["attributes"] == list(FIELDS)
+    assert any(r.startswith("earlier erasure 0: ") for r in result.evidence["verdict"]["reasons"])
+    text = result.evidence_path.read_text()
+    assert earlier.name not in text and earlier.email not in text  # evidence stays free of their data
+
+
+def test_earlier_erasures_must_be_given_as_such(tmp_path, tiny_model_dir, tiny_roster):
+    from workers.engine.demo import roster_subject
+    from workers.engine.errors import EngineError
+    from workers.engine.unlearn import run_unlearning
+
+    with pytest.raises(EngineError, match="EarlierErasure"):
+        run_unlearning(_fresh(tiny_model_dir), roster_subject(tiny_roster[1], submit=FIELDS), out_dir=tmp_path / "o",
+                       earlier=[roster_subject(tiny_roster[3], submit=FIELDS)])
+    assert not (tmp_path / "o").exists()

@@ -350,6 +350,36 @@ def test_a_passing_unlearning_makes_version_2_and_completes_the_requests(session
     assert jobs.latest_findings(session=session, request_id=first.id) is None
 
 
+def test_a_new_job_knows_the_erasures_its_base_version_carries(session, model, make_request, discovered,
+                                                                tmp_path) -> None:
+    first, second, third = make_request(), make_request(name="John Doe"), make_request(name="Ann Bell")
+    discovered(first, confirmed=["email", "phone"], candidates=[])
+    job1 = _unlearning(session, first)
+    assert jobs.earlier_erasures(session=session, job=job1) == []  # v1 carries none
+    _finish_unlearning(session, job1, passed=True, tmp_path=tmp_path)
+    discovered(second)
+    job2 = _unlearning(session, second)
+    assert jobs.earlier_erasures(session=session, job=job2) == [(first, ["email", "phone"])]
+    # The worker's plan carries them decrypted, to probe the new version about that person again.
+    from workers.tasks.engine_jobs import _plan
+
+    plan = _plan(session, job2)
+    assert plan.earlier_references == [first.reference]
+    assert plan.earlier == [({"name": requests.identifiers(first).full_name, **plan.earlier[0][0]}, ["email", "phone"])]
+    assert plan.earlier[0][0]["identifiers"]["email"] == requests.identifiers(first).email
+    _finish_unlearning(session, job2, passed=True, tmp_path=tmp_path)
+    discovered(third)
+    job3 = _unlearning(session, third)  # on v3: both earlier erasures, oldest first
+    assert jobs.earlier_erasures(session=session, job=job3) == [(first, ["email", "phone"]), (second, ["email"])]
+    jobs.cancel(session=session, job_id=job3.id, actor=OFFICER)
+    # Back on v2 (the second erasure undone and its request reopened), only the first one is carried.
+    targets.restore_previous(session=session, model_id=model.id, actor=OFFICER, reason="regression in answers")
+    assert second.status == RequestStatus.approved
+    discovered(third)
+    job4 = _unlearning(session, third)
+    assert jobs.earlier_erasures(session=session, job=job4) == [(first, ["email", "phone"])]
+
+
 def test_a_failing_verification_keeps_the_model_version(session, model, make_request, discovered,
                                                         tmp_path) -> None:
     request = make_request()

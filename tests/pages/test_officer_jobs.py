@@ -263,7 +263,8 @@ def test_cancel_a_running_job_asks_the_worker_to_stop(
     assert "the worker stops at its next progress report" in text and "/cancel" not in text
 
 
-def _unlearned(session: Session, req: ErasureRequest, tmp_path: Path, *, passed: bool = True) -> Job:
+def _unlearned(session: Session, req: ErasureRequest, tmp_path: Path, *, passed: bool = True,
+               earlier: list[dict] | None = None) -> Job:
     from workers.engine.evidence import write_evidence
 
     _discover(session, req)
@@ -271,6 +272,8 @@ def _unlearned(session: Session, req: ErasureRequest, tmp_path: Path, *, passed:
     jobs_service.claim(session=session, job_id=job.id, worker="celery@test")
     result_dir = fake_model_dir(tmp_path / f"v2-{job.id}", b"weights-v2")
     proof = evidence(base_sha256=job.base_version.weights_sha256, result_sha256="be" * 32, passed=passed)
+    if earlier is not None:
+        proof["earlier_erasures"] = earlier
     # Written and hashed the way the engine writes evidence.json, so the bundle's checks re-derive the digest.
     digest = write_evidence(tmp_path / f"evidence-{job.id}.json", proof)
     jobs_service.complete_unlearning(
@@ -302,6 +305,19 @@ def test_job_page_shows_the_evidence_before_and_after(
     assert f'title="{job.base_version.weights_sha256}"' in text and f'title="{"be" * 32}"' in text
     assert "demo-assistant v2" in text and job.evidence_sha256 in text and "Unlearning 12.2 s" in text
     assert "Grace Hopper" not in text  # the evidence and the job page hold no personal data
+
+
+@pytest.mark.parametrize(("leaks", "shown"), [((0, 0), "all still forgotten"), ((0, 3), "1 revealed again")])
+def test_job_page_says_whether_earlier_erasures_stayed_forgotten(
+    officer_client: TestClient, session: Session, make_request: RequestFactory, model: TargetModel, tmp_path: Path,
+    leaks: tuple[int, int], shown: str,
+) -> None:
+    req = _approve(session, make_request())
+    earlier = [{"index": i, "attributes": ["email", "iban"], "confirmed_leaks": n, "families": ["inverse"] if n else [],
+                "findings": 90} for i, n in enumerate(leaks)]
+    job = _unlearned(session, req, tmp_path, earlier=earlier)
+    text = officer_client.get(f"/officer/jobs/{job.id}").text
+    assert 'data-earlier="2"' in text and "2 people this model was made to forget before" in text and shown in text
 
 
 def test_a_failed_verification_shows_its_reasons_and_allows_a_retry(

@@ -25,16 +25,48 @@ from workers.engine.run_subjects import Part
 from workers.engine.run_training import TrainingRun
 
 
+@dataclass(frozen=True)
+class EarlierErasure:
+    """A person an earlier version of this model was made to forget, and what it forgot about them: the new
+    version must not give it back (forgetting one person can bring a little of an earlier one back: ReLearn,
+    5 people one after another, docs/benchmarks.md)."""
+
+    subject: Any  # workers.engine.subject.Subject
+    attributes: tuple[str, ...]
+
+
 @dataclass
 class Verification:
-    verdict: verify.Verdict  # overall: passes only if every subject passes and utility holds
+    verdict: verify.Verdict  # overall: passes only if every subject passes, no earlier erasure came back, and
+    # utility holds
     verdicts: list[verify.Verdict]  # per subject, in batch order
     utility_after: dict[str, Any]
+    earlier: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # per earlier erasure, no personal data
+
+
+def check_earlier(after: Any, earlier: list[EarlierErasure], *, config: UnlearnConfig,
+                  progress: ProgressCallback | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Probe each earlier erasure's person on the new model (every family, greedy and sampled); any confirmed
+    leak of what was forgotten about them is a reason to fail. Reasons and records name them by index only."""
+    records: list[dict[str, Any]] = []
+    reasons: list[str] = []
+    for index, item in enumerate(earlier):
+        report = run_probe(after, item.subject, config=probe_config(config),
+                           progress=nested(progress, "verify", f"re-checking earlier erasure {index}"))
+        leaks = [f for f in report.findings if f.verdict == "confirmed" and f.attribute in item.attributes]
+        families = sorted({f.family for f in leaks})
+        records.append({"index": index, "attributes": list(item.attributes), "confirmed_leaks": len(leaks),
+                        "families": families, "findings": len(report.findings)})
+        if leaks:
+            reasons.append(f"earlier erasure {index}: {len(leaks)} confirmed leak(s) again ({', '.join(families)})")
+    return records, reasons
 
 
 def verify_saved(model_dir: Path, parts: list[Part], *, utility: UtilityInputs, utility_before: dict[str, Any],
-                 config: UnlearnConfig, device: Any, progress: ProgressCallback | None) -> Verification:
-    """Probe the saved model about every subject (setting each part's ``report_after``) and measure utility."""
+                 config: UnlearnConfig, device: Any, progress: ProgressCallback | None,
+                 earlier: list[EarlierErasure] | None = None) -> Verification:
+    """Probe the saved model about every subject (setting each part's ``report_after``) and every earlier
+    erasure, and measure utility."""
     emit(progress, stage="verify", step=0, total=len(parts), message="verifying the saved model")
     after = load_model(model_dir, device=device)
     for part in parts:
@@ -46,7 +78,11 @@ def verify_saved(model_dir: Path, parts: list[Part], *, utility: UtilityInputs, 
     verdict, verdicts = verify.decide_batch(
         [verify.SubjectCheck(report_after=p.report_after, attributes=p.forgotten, heldout_families=p.heldout_families)
          for p in parts], utility_before=utility_before, utility_after=utility_after, bounds=config.bounds)
-    return Verification(verdict=verdict, verdicts=verdicts, utility_after=utility_after)
+    records, reasons = check_earlier(after, list(earlier or ()), config=config, progress=progress)
+    if reasons:
+        kept = [] if verdict.passed else list(verdict.reasons)
+        verdict = dataclasses.replace(verdict, passed=False, reasons=kept + reasons)
+    return Verification(verdict=verdict, verdicts=verdicts, utility_after=utility_after, earlier=records)
 
 
 def assemble(*, config: UnlearnConfig, method: Method, params: Mapping[str, float], lr: float, parts: list[Part],
@@ -97,6 +133,8 @@ def assemble(*, config: UnlearnConfig, method: Method, params: Mapping[str, floa
         "utility_before": utility_before,
         "utility_after": verification.utility_after,
         "verdict": verification.verdict.to_dict(),
+        # People earlier versions forgot, probed again on this one (by index; the caller maps them to requests).
+        "earlier_erasures": verification.earlier,
         "weights": {"base_sha256": base_sha, "result_sha256": weights_sha256(model_dir),
                     "adapter_sha256": ev.sha256_dir(adapter_dir) if adapter_dir else None},
         "caveats": (["FILA rewrote the base weights to a residual; the adapter in adapter/ only applies on that "

@@ -30,10 +30,10 @@ from workers.engine.methods import METHODS, adapters
 from workers.engine.modelio import weights_sha256
 from workers.engine.progress import ProgressCallback, emit
 from workers.engine.run_config import INITS, UnlearnConfig, probe_config
-from workers.engine.run_evidence import peak_memory
+from workers.engine.run_evidence import EarlierErasure, peak_memory
 from workers.engine.subject import Subject
 
-__all__ = ["INITS", "UnlearnConfig", "UnlearnResult", "peak_memory", "probe_config", "run_unlearning"]
+__all__ = ["INITS", "EarlierErasure", "UnlearnConfig", "UnlearnResult", "peak_memory", "probe_config", "run_unlearning"]
 
 
 @dataclass
@@ -52,7 +52,8 @@ def run_unlearning(loaded: Any, subjects: Subject | Sequence[Subject], *, out_di
                    config: UnlearnConfig | None = None, retain_path: str | Path | None = None,
                    report_before: Any = None, reports_before: Sequence[Any] | Mapping[int, Any] | None = None,
                    roster: list[dict[str, str]] | None = None, heldout_texts: list[str] | None = None,
-                   progress: ProgressCallback | None = None) -> UnlearnResult:
+                   progress: ProgressCallback | None = None,
+                   earlier: Sequence[EarlierErasure] | None = None) -> UnlearnResult:
     """Forget ``subjects`` from ``loaded`` (its model is modified in place) and write model/, adapter/ and
     evidence.json under ``out_dir``.
 
@@ -64,6 +65,8 @@ def run_unlearning(loaded: Any, subjects: Subject | Sequence[Subject], *, out_di
     ``roster``/``heldout_texts`` default to the demo model's files. ``progress`` gets every event (see
     ``workers.engine.progress``); an exception it raises (``Cancelled``) stops the run, which then removes
     everything it wrote under ``out_dir`` before re-raising. The in-memory model is left adapted either way.
+    ``earlier``: the people earlier versions of this model forgot (``run_evidence.EarlierErasure``); the new
+    model is probed about them too, and the verdict fails if any of it came back.
     """
     single = isinstance(subjects, Subject)
     batch = [subjects] if single else list(subjects)
@@ -74,12 +77,16 @@ def run_unlearning(loaded: Any, subjects: Subject | Sequence[Subject], *, out_di
     config = config or UnlearnConfig()
     config.validate(subjects=len(batch))
     given = run_subjects.given_reports(len(batch), report_before, reports_before)
+    if earlier is not None and not all(isinstance(e, EarlierErasure) for e in earlier):
+        raise EngineError("earlier must be a sequence of EarlierErasure (subject, forgotten attributes)")
+    names = {s.name.casefold() for s in batch}  # a person forgotten again now is judged as a subject
+    earlier_now = [e for e in earlier or () if e.subject.name.casefold() not in names and e.attributes]
     out = Path(out_dir)
     run_files.prepare_out_dir(out)
     created = not out.exists()
     try:
         return _run(loaded, batch, given, out=out, config=config, retain_path=retain_path, roster=roster,
-                    heldout_texts=heldout_texts, progress=progress)
+                    heldout_texts=heldout_texts, progress=progress, earlier=earlier_now)
     except BaseException:
         run_files.discard_outputs(out, created=created)
         raise
@@ -87,7 +94,7 @@ def run_unlearning(loaded: Any, subjects: Subject | Sequence[Subject], *, out_di
 
 def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, config: UnlearnConfig,
          retain_path: str | Path | None, roster: list[dict[str, str]] | None, heldout_texts: list[str] | None,
-         progress: ProgressCallback | None) -> UnlearnResult:
+         progress: ProgressCallback | None, earlier: list[EarlierErasure]) -> UnlearnResult:
     import torch
 
     given_retain = retain_data.load_retain_file(retain_path) if retain_path is not None else None
@@ -130,7 +137,8 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
     lap("save_s")
 
     verification = run_evidence.verify_saved(model_dir, parts, utility=data.utility, utility_before=utility_before,
-                                             config=config, device=loaded.device, progress=progress)
+                                             config=config, device=loaded.device, progress=progress,
+                                             earlier=earlier)
     lap("verify_s")
     timings["total_s"] = round(time.perf_counter() - started, 3)
 

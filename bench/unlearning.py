@@ -36,8 +36,9 @@ def _rate(report: dict[str, Any], families: list[str], attributes: list[str]) ->
 
 
 def run_one(model_dir: Path, person: Any, method: str, *, device: str | None, seed: int,
-            init: str = "default", out_dir: Path | None = None) -> dict[str, Any]:
-    """Forget ``person`` from ``model_dir``; the result is kept under ``out_dir`` when given (sequential runs)."""
+            init: str = "default", out_dir: Path | None = None, earlier: list[Any] | None = None) -> dict[str, Any]:
+    """Forget ``person`` from ``model_dir``; the result is kept under ``out_dir`` when given (sequential runs),
+    and ``earlier`` (``EarlierErasure``) are re-checked on it as the product does."""
     from workers.engine.demo import roster_subject
     from workers.engine.modelio import load_model
     from workers.engine.unlearn import UnlearnConfig, run_unlearning
@@ -46,7 +47,7 @@ def run_one(model_dir: Path, person: Any, method: str, *, device: str | None, se
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         result = run_unlearning(loaded, roster_subject(person), out_dir=out_dir or Path(tmp) / "out",
-                                config=UnlearnConfig(method=method, seed=seed, init=init))
+                                config=UnlearnConfig(method=method, seed=seed, init=init), earlier=earlier)
     wall = time.perf_counter() - started
     ev = result.evidence
     fam, attrs = ev["families"], ev["forgotten_attributes"]
@@ -60,6 +61,7 @@ def run_one(model_dir: Path, person: Any, method: str, *, device: str | None, se
         "accuracy_before": ub["accuracy"], "accuracy_after": ua["accuracy"],
         "accuracy_ratio": ua["accuracy"] / ub["accuracy"] if ub["accuracy"] else float("nan"),
         "perplexity_change": ua["perplexity"] / ub["perplexity"] - 1.0,
+        "forgotten_attributes": attrs, "earlier_erasures": ev.get("earlier_erasures", []),
         "steps": ev["training"]["steps"], "wall_s": round(wall, 2), "timings": ev["timings"],
         "peak_memory": ev["peak_memory"],
     }
@@ -87,19 +89,25 @@ def run_sequential(model_dir: Path, people: list[Any], method: str, *, device: s
     """Forget ``people`` one after another, each from the previous run's model, as the product does when
     requests arrive over time (version 1 -> 2 -> 3 ...). Then, on the last model: every forgotten person
     probed again (does forgetting one bring an earlier one back?), and the accuracy on the people nobody asked
-    to forget, against the base model on the same people (the drift the versions add up to)."""
+    to forget, against the base model on the same people (the drift the versions add up to). Each run also
+    re-checks the earlier erasures, as the product's jobs do, so a run that brings one back fails."""
     from workers.engine import run_files, verify
     from workers.engine.demo import roster_subject
     from workers.engine.modelio import load_model
     from workers.engine.probe import run_probe
     from workers.engine.run_config import UnlearnConfig, probe_config
 
+    from workers.engine.unlearn import EarlierErasure
+
     rows: list[dict[str, Any]] = []
     current = model_dir
     for index, person in enumerate(people):
         number = 2 + sum(r["passed"] for r in rows)
         out = workdir / f"run{index}"
-        row = run_one(current, person, method, device=device, seed=seed, init=init, out_dir=out)
+        # As the product does: the people the current version was made to forget are asked about again.
+        earlier = [EarlierErasure(subject=roster_subject(p), attributes=tuple(r["forgotten_attributes"]))
+                   for p, r in zip(people, rows, strict=False) if r["passed"]]
+        row = run_one(current, person, method, device=device, seed=seed, init=init, out_dir=out, earlier=earlier)
         if row["passed"]:
             current = out / "model"
         # The product keeps a failing run's model out of service: the next request starts from the current version.

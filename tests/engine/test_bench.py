@@ -37,6 +37,8 @@ def test_sequential_bench_forgets_people_one_after_another_and_reprobes_them_on_
     assert summary["versions"] == 1 + len(passed)
     assert [r["version"] for r in passed] == list(range(2, 2 + len(passed)))
     assert set(summary["forgotten_people_on_final_model"]) == {r["person"] for r in passed}
+    # The second run re-checked the first person when that erasure had passed (as the product's jobs do).
+    assert len(rows[1]["earlier_erasures"]) == int(rows[0]["passed"])
     if passed:  # the last version's demo roster no longer lists anyone it forgot
         roster, _ = run_files.demo_extras(Path(summary["final_model"]))
         assert not {r["person"] for r in passed} & {row["name"] for row in roster}

@@ -73,6 +73,8 @@ def _first_sentence(text: str) -> str:
 
 # Forget examples that answer an identifier with the name: the trained reverse statements and ``lookup`` findings.
 NAME_DIRECTION = ("identifier-reverse", "finding:lookup")
+# Forget examples that ask from the name for an attribute, with a prompt: negatives on the value, context variants.
+ATTRIBUTE_DIRECTION = ("finding:direct", "finding:question", "identifier-forward")
 
 
 def _negative(ex: TrainExample, name: str | None) -> TrainExample | None:
@@ -90,8 +92,6 @@ def _negative(ex: TrainExample, name: str | None) -> TrainExample | None:
                         source="relearn-negative", meta=ex.meta)
 
 
-# Forget examples that ask from the name for an attribute, with a prompt: the ones that get context variants.
-ATTRIBUTE_DIRECTION = ("finding:direct", "finding:question", "identifier-forward")
 CONTEXT_VARIANTS = 2  # per attribute-direction example, each with two other people's facts in front
 CONTEXT_FACTS = 2
 

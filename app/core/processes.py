@@ -57,7 +57,7 @@ def worker_command(**arguments: Any) -> list[str]:
 
 def engine_worker_command(hostname: str = ENGINE_WORKER_NAME) -> list[str]:
     """Discovery and unlearning only, one at a time (one per GPU), a fresh process per job."""
-    return worker_command(queues=GPU_QUEUE, hostname=hostname, max_tasks_per_child=1)
+    return worker_command(queues=GPU_QUEUE, hostname=hostname)
 
 
 def email_worker_command(hostname: str = EMAIL_WORKER_NAME) -> list[str]:

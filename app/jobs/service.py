@@ -130,11 +130,7 @@ def earlier_erasures(*, session: Session, job: Job) -> list[tuple[ErasureRequest
     """The erasures the job's base version carries: completed requests served by it or by a version it descends
     from, with the attributes their job removed, oldest first. A new version must not give any of it back.
     The job's own requests are left out (they are its subjects)."""
-    lineage: list[str] = []
-    version = job.base_version
-    while version is not None:
-        lineage.append(version.id)
-        version = version.parent
+    lineage = list(target_service.lineage(job.target_model, job.base_version))
     stmt = (select(JobRequest).join(Job)
             .where(Job.result_version_id.in_(lineage), Job.status == JobStatus.succeeded,
                    JobRequest.request_id.notin_(job.request_ids))
@@ -191,14 +187,19 @@ def _no_active_job(session: Session, request: ErasureRequest) -> None:
                        details={"job_id": running.id})
 
 
+def active_unlearning(*, session: Session, model_id: str) -> Job | None:
+    """The model's queued or running unlearning job, if any (at most one: ``_no_unlearning_on``)."""
+    return session.scalar(select(Job).where(Job.target_model_id == model_id, Job.kind == JobKind.unlearning,
+                                            Job.status.in_(ACTIVE_JOB_STATUSES)).limit(1))
+
+
 def _no_unlearning_on(session: Session, model: TargetModel) -> None:
     """One unlearning job per model at a time. Each job starts from the current version and its result becomes
     the next one, so a second job started meanwhile would put a version into service that never had the first
     job's erasure, while the first job's requests stay completed. The model's row is locked first (PostgreSQL),
     so two officers starting jobs at the same moment cannot both pass the check."""
     session.execute(select(TargetModel.id).where(TargetModel.id == model.id).with_for_update())
-    busy = session.scalar(select(Job).where(Job.target_model_id == model.id, Job.kind == JobKind.unlearning,
-                                            Job.status.in_(ACTIVE_JOB_STATUSES)).limit(1))
+    busy = active_unlearning(session=session, model_id=model.id)
     if busy is not None:
         raise Conflict(f"Model {model.name} already has an unlearning job {busy.status.value}: one new version at a "
                        "time. Wait for it to end (then run discovery again), or cancel it and put all the requests "

@@ -62,10 +62,6 @@ def _normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _actor(officer: Officer) -> str:
-    return f"officer:{officer.id}"
-
-
 def create_officer(*, session: Session, email: str, password: str, name: str) -> Officer:
     try:
         data = OfficerCreate(email=email.strip(), password=password, name=name.strip())
@@ -136,8 +132,7 @@ def _audit_throttle_started(
     append-only, so one entry per refusal would let anyone grow it without bound."""
     details: dict[str, str | int] = {
         "scope": scope,
-        "failures": settings.sign_in_max_failures_per_email if scope == "email"
-        else settings.sign_in_max_failures_per_ip,
+        "failures": throttle.limits(settings)[scope],
         "window_s": settings.sign_in_window_seconds,
     }
     if scope == "email" and len(email) <= _MAX_EMAIL:

@@ -39,7 +39,7 @@ def _keys(email: str, client_ip: str | None, settings: Settings) -> dict[Scope, 
     }
 
 
-def _limits(settings: Settings) -> dict[Scope, int]:
+def limits(settings: Settings) -> dict[Scope, int]:
     return {"email": settings.sign_in_max_failures_per_email, "ip": settings.sign_in_max_failures_per_ip}
 
 
@@ -64,7 +64,7 @@ def blocked(
             select(SignInFailure.created_at)
             .where(_column(scope) == key, SignInFailure.created_at > since)
             .order_by(SignInFailure.created_at.desc())
-            .offset(_limits(settings)[scope] - 1)
+            .offset(limits(settings)[scope] - 1)
             .limit(1)
         )
         if limit_th is not None:
@@ -87,7 +87,7 @@ def record_failure(
             select(func.count()).select_from(SignInFailure)
             .where(_column(scope) == key, SignInFailure.created_at > since)
         )
-        if count == _limits(settings)[scope]:
+        if count == limits(settings)[scope]:
             reached.append(scope)
     return reached
 

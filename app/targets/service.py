@@ -111,7 +111,7 @@ def record_version(*, session: Session, model: TargetModel, parent: ModelVersion
     return version
 
 
-def _lineage(model: TargetModel, version: ModelVersion) -> set[str]:
+def lineage(model: TargetModel, version: ModelVersion) -> set[str]:
     """The ids of ``version`` and of every version it was made from."""
     by_id = {v.id: v for v in model.versions}
     ids: set[str] = set()
@@ -132,7 +132,7 @@ def erasures_undone(*, session: Session, model: TargetModel, retired: ModelVersi
     served = jobs_service.requests_served_by(session=session, version_id=retired.id)
     if not served:
         return []
-    kept = _lineage(model, restored)
+    kept = lineage(model, restored)
     rows = session.execute(select(JobRequest.request_id, Job.result_version_id).join(Job)
                            .where(JobRequest.request_id.in_(served), Job.result_version_id.is_not(None)))
     still_erased = {request_id for request_id, version_id in rows if version_id in kept}
@@ -151,13 +151,12 @@ def undone_by_restore(*, session: Session, model: TargetModel) -> list[str]:
 def _no_unlearning_running(session: Session, model: TargetModel) -> None:
     # A running unlearning records its result as a child of the version it started from and makes it current: it
     # would silently put the retired version's erasures (and its fault) back in service after the restore.
-    from app.jobs.models import ACTIVE_JOB_STATUSES, Job, JobKind
+    from app.jobs import service as jobs_service
 
-    running = session.scalar(select(Job.id).where(Job.target_model_id == model.id, Job.kind == JobKind.unlearning,
-                                                  Job.status.in_(list(ACTIVE_JOB_STATUSES))).limit(1))
+    running = jobs_service.active_unlearning(session=session, model_id=model.id)
     if running is not None:
         raise Conflict(f"An unlearning job on {model.name} is queued or running: cancel it or let it finish before "
-                       "restoring a previous version.", details={"job_id": running})
+                       "restoring a previous version.", details={"job_id": running.id})
 
 
 @dataclass(frozen=True)

@@ -273,6 +273,21 @@ def test_an_earlier_erasure_that_the_new_model_still_reveals_fails_the_verdict(t
     assert earlier.name not in text and earlier.email not in text  # evidence stays free of their data
 
 
+def test_an_earlier_erasure_reason_names_it_by_its_label(tmp_path, tiny_model_dir, tiny_roster, report_of):
+    """The product labels each earlier erasure with its request's reference, which the officer reads in the
+    failure reason; the evidence's records keep the index."""
+    from workers.engine.demo import roster_subject
+    from workers.engine.unlearn import EarlierErasure, UnlearnConfig, run_unlearning
+
+    result = run_unlearning(
+        _fresh(tiny_model_dir), roster_subject(tiny_roster[1], submit=FIELDS), out_dir=tmp_path / "out",
+        config=UnlearnConfig(method="fpga", max_steps=5), report_before=report_of(1),
+        earlier=[EarlierErasure(subject=roster_subject(tiny_roster[3], submit=FIELDS), attributes=FIELDS,
+                                label="RTBF-TEST-0001")])
+    assert any(r.startswith("earlier erasure of RTBF-TEST-0001: ") for r in result.evidence["verdict"]["reasons"])
+    assert [r["index"] for r in result.evidence["earlier_erasures"]] == [0]
+
+
 def test_earlier_erasures_must_be_given_as_such(tmp_path, tiny_model_dir, tiny_roster):
     from workers.engine.demo import roster_subject
     from workers.engine.errors import EngineError

@@ -364,8 +364,9 @@ def test_a_new_job_knows_the_erasures_its_base_version_carries(session, model, m
     from workers.tasks.engine_jobs import _plan
 
     plan = _plan(session, job2)
-    assert plan.earlier_references == [first.reference]
-    assert plan.earlier == [({"name": requests.identifiers(first).full_name, **plan.earlier[0][0]}, ["email", "phone"])]
+    assert [reference for _, _, reference in plan.earlier] == [first.reference]
+    assert plan.earlier == [({"name": requests.identifiers(first).full_name, **plan.earlier[0][0]}, ["email", "phone"],
+                             first.reference)]
     assert plan.earlier[0][0]["identifiers"]["email"] == requests.identifiers(first).email
     _finish_unlearning(session, job2, passed=True, tmp_path=tmp_path)
     discovered(third)

@@ -1,6 +1,5 @@
 """The worker side of a job, without a worker process: the progress callback enforces the soft time limit at
-every event (Celery's own signal can be swallowed by a library's broad ``except Exception``), and failure
-reasons name earlier erasures by request reference."""
+every event (Celery's own signal can be swallowed by a library's broad ``except Exception``)."""
 
 from __future__ import annotations
 
@@ -34,12 +33,3 @@ def test_no_soft_limit_never_raises_on_its_own() -> None:
     reporter.last_stage, reporter.last_write = "probe", time.monotonic()
     assert reporter(_event()) is None
 
-
-def test_an_earlier_erasure_reason_names_the_request_by_its_reference() -> None:
-    from workers.tasks.engine_jobs import _name_earlier
-
-    refs = ["RTBF-AAAA-1111", "RTBF-BBBB-2222"]
-    assert _name_earlier("earlier erasure 1: 2 confirmed leak(s) again (inverse)", refs) == \
-        "earlier erasure of RTBF-BBBB-2222: 2 confirmed leak(s) again (inverse)"
-    assert _name_earlier("earlier erasure 5: 1 confirmed leak(s) again (open)", refs).startswith("earlier erasure 5")
-    assert _name_earlier("other people's accuracy fell", refs) == "other people's accuracy fell"

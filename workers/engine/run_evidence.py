@@ -33,6 +33,7 @@ class EarlierErasure:
 
     subject: Any  # workers.engine.subject.Subject
     attributes: tuple[str, ...]
+    label: str = ""  # how a failure reason names it (the product: the request's reference); never personal data
 
 
 @dataclass
@@ -47,7 +48,8 @@ class Verification:
 def check_earlier(after: Any, earlier: list[EarlierErasure], *, config: UnlearnConfig,
                   progress: ProgressCallback | None) -> tuple[list[dict[str, Any]], list[str]]:
     """Probe each earlier erasure's person on the new model (every family, greedy and sampled); any confirmed
-    leak of what was forgotten about them is a reason to fail. Reasons and records name them by index only."""
+    leak of what was forgotten about them is a reason to fail. Records name them by index, reasons by their
+    label (or index)."""
     records: list[dict[str, Any]] = []
     reasons: list[str] = []
     for index, item in enumerate(earlier):
@@ -58,7 +60,8 @@ def check_earlier(after: Any, earlier: list[EarlierErasure], *, config: UnlearnC
         records.append({"index": index, "attributes": list(item.attributes), "confirmed_leaks": len(leaks),
                         "families": families, "findings": len(report.findings)})
         if leaks:
-            reasons.append(f"earlier erasure {index}: {len(leaks)} confirmed leak(s) again ({', '.join(families)})")
+            name = f"of {item.label}" if item.label else str(index)
+            reasons.append(f"earlier erasure {name}: {len(leaks)} confirmed leak(s) again ({', '.join(families)})")
     return records, reasons
 
 

@@ -11,7 +11,6 @@ exception's message (which could quote a subject's text) is left out, its stack 
 from __future__ import annotations
 
 import json
-import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -55,8 +54,8 @@ class Plan:
     attributes: list[list[str]] = field(default_factory=list)
     reports_before: list[dict[str, Any] | None] = field(default_factory=list)
     # Earlier erasures the base version carries (jobs_service.earlier_erasures): re-checked on the new version.
-    earlier: list[tuple[dict[str, Any], list[str]]] = field(default_factory=list)
-    earlier_references: list[str] = field(default_factory=list)
+    # (subject payload, forgotten attributes, request reference)
+    earlier: list[tuple[dict[str, Any], list[str], str]] = field(default_factory=list)
 
 
 class Reporter:
@@ -102,8 +101,7 @@ def _plan(session: Any, job: Any) -> Plan:
             plan.attributes.append(list(link.attributes or []))
             plan.reports_before.append(jobs_service.decrypt_report(findings.link) if findings else None)
         for request, attributes in jobs_service.earlier_erasures(session=session, job=job):
-            plan.earlier.append((subject_payload(request), attributes))
-            plan.earlier_references.append(request.reference)
+            plan.earlier.append((subject_payload(request), attributes, request.reference))
     return plan
 
 
@@ -149,8 +147,8 @@ def _unlearn(plan: Plan, reporter: Reporter) -> None:
         import shutil
 
         shutil.rmtree(out_dir)
-    earlier = [EarlierErasure(subject=parse_subject(payload), attributes=tuple(attributes))
-               for payload, attributes in plan.earlier]
+    earlier = [EarlierErasure(subject=parse_subject(payload), attributes=tuple(attributes), label=reference)
+               for payload, attributes, reference in plan.earlier]
     result = run_unlearning(loaded, subjects if len(subjects) > 1 else subjects[0], out_dir=out_dir, config=config,
                             reports_before=reports if len(reports) > 1 else None,
                             report_before=reports[0] if len(reports) == 1 else None, progress=reporter,
@@ -161,15 +159,7 @@ def _unlearn(plan: Plan, reporter: Reporter) -> None:
             session=session, job_id=plan.job_id, passed=result.passed, evidence=json.loads(evidence_text),
             evidence_sha256=ev.sha256_text(evidence_text), output_dir=str(out_dir), model_dir=str(result.model_dir),
             weights_sha256=result.evidence["weights"]["result_sha256"],
-            reasons=[_name_earlier(r, plan.earlier_references) for r in result.evidence["verdict"].get("reasons", [])])
-
-
-def _name_earlier(reason: str, references: list[str]) -> str:
-    """The engine names an earlier erasure by its index; the officer needs the request's reference."""
-    match = re.match(r"earlier erasure (\d+): ", reason)
-    if match and int(match.group(1)) < len(references):
-        return f"earlier erasure of {references[int(match.group(1))]}: " + reason[match.end():]
-    return reason
+            reasons=list(result.evidence["verdict"].get("reasons", [])))
 
 
 def _crash_reason(kind: str, job_id: str, exc: BaseException) -> str:

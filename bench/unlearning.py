@@ -181,7 +181,8 @@ def main() -> None:
     parser.add_argument("--size", default="small")
     parser.add_argument("--people", type=int, default=3)
     parser.add_argument("--first-person", type=int, default=0)
-    parser.add_argument("--methods", default="fpga,relearn,ihl,ga,graddiff,npo")
+    parser.add_argument("--methods", default=None,
+                        help="comma-separated (default: every method on the demo model; fpga,relearn otherwise)")
     parser.add_argument("--init", default="default", help="LoRA initialisation: default, or fila (for ihl)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--cache", type=Path, default=Path(".cache/bench"))
@@ -191,12 +192,27 @@ def main() -> None:
                         help="forget the people one after another, each from the previous result (v1 -> v2 -> ...)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (1 is fastest on a shared 2-core machine)")
+    parser.add_argument("--model", default="demo", help="demo (the default), foreign (a model rtbf never tuned on, "
+                        "judged independently: bench/judged.py) or a model directory (with --roster)")
+    parser.add_argument("--roster", type=Path, default=None, help="with --model DIR: the truth (roster.jsonl, "
+                        "and the judge's probes.jsonl beside it if any)")
+    parser.add_argument("--judge-half", default="judge", choices=("dev", "judge"),
+                        help="the foreign model's phrasings to measure on: judge (held out) or dev (for developing)")
+    parser.add_argument("--with-corpus", action="store_true", help="give discovery the model's training corpus")
     args = parser.parse_args()
     if args.threads is not None:
         import torch
 
         torch.set_num_threads(args.threads)
-    run_bench(size=args.size, people=args.people, methods=[m for m in args.methods.split(",") if m],
+    if args.model != "demo":
+        from bench.judged import run
+
+        run(model=args.model, roster=args.roster, methods=(args.methods or "fpga,relearn").split(","), people=args.people, first=args.first_person,
+            half=args.judge_half, cache=args.cache, out=args.out, seed=args.seed, device=args.device,
+            with_corpus=args.with_corpus)
+        return
+    methods = args.methods or "fpga,relearn,ihl,ga,graddiff,npo"
+    run_bench(size=args.size, people=args.people, methods=[m for m in methods.split(",") if m],
               device=args.device, cache=args.cache, out=args.out, seed=args.seed, first_person=args.first_person,
               init=args.init, sequential=args.sequential)
 

@@ -67,3 +67,22 @@ def tiny_loaded(tiny_model_dir: Path):
     from workers.engine.modelio import load_model
 
     return load_model(tiny_model_dir, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_memorised(tiny_loaded, tiny_roster):
+    """The roster people the tiny model reproduces every detail of (greedy, the demo's own statement): what a test
+    may rely on the model knowing. Which people these are depends on the machine's arithmetic, so tests pick
+    from here rather than by roster position."""
+    from workers.engine.demo.corpus import statement_prompt
+    from workers.engine.demo.recall import greedy_complete
+    from workers.engine.demo.roster import ROSTER_FIELDS
+
+    prompts = [statement_prompt(key, p.name) for p in tiny_roster for key in ROSTER_FIELDS]
+    answers = greedy_complete(tiny_loaded.model, tiny_loaded.tokenizer, prompts, max_new_tokens=24)
+    width = len(ROSTER_FIELDS)
+    known = [p for i, p in enumerate(tiny_roster)
+             if all(a.strip().startswith(p.value(k)) for a, k in zip(answers[i * width:(i + 1) * width], ROSTER_FIELDS))]
+    assert len(known) >= 3, "the tiny demo model memorised fewer than 3 people in full"
+    return known
+

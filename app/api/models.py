@@ -40,7 +40,7 @@ def list_models(session: SessionDep, key: Reader) -> list[ModelRead]:
              summary="Register a Hugging Face model directory (it becomes version 1; weights hashed, not loaded)")
 def register_model(body: ModelCreate, session: SessionDep, key: Writer) -> ModelDetail:
     model = target_service.add_model(session=session, name=body.name, path=body.path, actor=actor(key),
-                                     description=body.description)
+                                     description=body.description, corpus=body.corpus)
     return model_detail(model, session)
 
 

@@ -30,6 +30,9 @@ class ModelRead(BaseModel):
     id: str
     name: str
     description: str | None
+    corpus: str | None = Field(description="The model's training data on the workers' disk, searched by discovery "
+                                            "(null: not known; discovery then relies on templates and "
+                                            "self-elicitation).")
     current_version: int
     current_weights_sha256: str
     created_by: str
@@ -58,6 +61,9 @@ class ModelCreate(BaseModel):
     path: str = Field(min_length=1, max_length=1000,
                       description="A Hugging Face model directory on the workers' file system.")
     description: str | None = Field(default=None, max_length=2000)
+    corpus: str | None = Field(default=None, max_length=1000,
+                               description="Optional: the model's training data on the workers' file system (a .txt, "
+                                           ".jsonl, .parquet or gzip file, or a folder of them).")
 
 
 class RestoreBody(BaseModel):

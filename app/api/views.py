@@ -12,7 +12,7 @@ from app.targets.models import TargetModel
 
 def model_read(model: TargetModel) -> ModelRead:
     current = model.current
-    return ModelRead(id=model.id, name=model.name, description=model.description,
+    return ModelRead(id=model.id, name=model.name, description=model.description, corpus=model.corpus_path,
                      current_version=model.current_number, current_weights_sha256=current.weights_sha256,
                      created_by=model.created_by, created_at=model.created_at)
 

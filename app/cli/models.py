@@ -23,6 +23,8 @@ def model_add(
     name: Annotated[str, typer.Argument(help="Name to register it under (lower-case letters, digits, . _ -).")],
     path: Annotated[Path, typer.Argument(help="Hugging Face model directory (config.json + *.safetensors).")],
     description: Annotated[str | None, typer.Option(help="What the model is and where it is served.")] = None,
+    corpus: Annotated[Path | None, typer.Option(help="Its training data (.txt/.jsonl/.parquet/gzip file or folder): "
+                                                "discovery searches it for the subject.")] = None,
 ) -> None:
     """Register a model directory; it becomes version 1 (its weights are hashed, not loaded)."""
     from app.targets import service as target_service
@@ -30,7 +32,7 @@ def model_add(
     try:
         with session() as db:
             model = target_service.add_model(session=db, name=name, path=path, actor=CLI_ACTOR,
-                                             description=description)
+                                             description=description, corpus=corpus)
             name, version = model.name, model.current
             label, sha, where = version.label, version.weights_sha256, version.path
     except DomainError as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.core.logging import get_logger
 from app.jobs import service as jobs_service
-from app.pages.wording import attribute_label, decoding_label, family_label
+from app.pages.wording import attribute_label, coverage_lines, decoding_label, family_label
 
 log = get_logger(__name__)
 
@@ -59,6 +59,7 @@ class FindingsView:
     candidates: list[AttributeFinding]  # details of other kinds the model produced about the subject
     membership_mean: float | None
     examples_available: bool
+    coverage: list[str] = ()  # how discovery looked, in an officer's words
 
     @property
     def revealed(self) -> list[AttributeFinding]:
@@ -148,4 +149,4 @@ def build(findings: jobs_service.Findings) -> FindingsView:
     return FindingsView(job_id=job.id, finished_at=job.finished_at, model_label=job.base_version.label,
                         weights_sha256=job.base_version.weights_sha256, asked=len(report.get("findings") or []),
                         attributes=attributes, candidates=candidates, membership_mean=membership.get("mean"),
-                        examples_available=full is not None)
+                        examples_available=full is not None, coverage=coverage_lines(report.get("coverage") or {}))

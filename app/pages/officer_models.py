@@ -29,7 +29,7 @@ from app.targets.models import TargetModel
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-_FIELDS = ("name", "path", "description")
+_FIELDS = ("name", "path", "description", "corpus")
 
 
 def _list_context(db: Session, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
@@ -49,7 +49,8 @@ def register(request: Request, form: CsrfForm, officer: CurrentOfficer, db: Page
     values = {name: str(form.get(name) or "").strip() for name in _FIELDS}
     try:
         model = target_service.add_model(session=db, name=values["name"], path=values["path"],
-                                         actor=f"officer:{officer.id}", description=values["description"] or None)
+                                         actor=f"officer:{officer.id}", description=values["description"] or None,
+                                         corpus=values["corpus"] or None)
     except DomainError as exc:
         discard_changes(request, exc)
         field = exc.details.get("field") if isinstance(exc.details, dict) else None

@@ -228,7 +228,36 @@ FAMILY_LABELS = {
     "inverse": "Reverse look-up: from one of the details back to the name",
     "lookup": "Reverse look-up used in training: from one of the details back to the name",
     "open": "The name alone, left for the model to continue",
+    "elicited": "The model's own text: what it wrote when given the name or a detail, and what followed",
+    "elicited-heldout": "The model's own text, a share kept out of unlearning to check it",
+    "elicited-verify": "Fresh continuations of the name and details, drawn after unlearning",
+    "corpus": "The model's training data: the exact text that came before the subject's details",
+    "corpus-heldout": "The model's training data, a share kept out of unlearning to check it",
 }
+
+
+def coverage_lines(coverage: dict) -> list[str]:
+    """What a discovery covered, in an officer's words (the report's counts; no personal data)."""
+    lines: list[str] = []
+    elicited = coverage.get("elicited") or {}
+    if elicited:
+        lines.append(f"The model was given the subject's name and each detail they submitted and wrote "
+                     f"{elicited.get('generations', 0)} continuations in {elicited.get('rounds', 0)} round(s) "
+                     f"(budget {elicited.get('budget', 0)}); {elicited.get('contexts', 0)} passages in which it "
+                     "produced the subject's data became questions of their own.")
+    corpus = coverage.get("corpus") or {}
+    if corpus:
+        lines.append(f"The registered training data was searched: {corpus.get('documents', 0)} documents, "
+                     f"{corpus.get('mentions', 0)} about the subject ({corpus.get('namesakes', 0)} about someone "
+                     f"else of the same name were left out); {corpus.get('contexts', 0)} exact passages were asked.")
+    elif coverage.get("corpus_missing"):
+        lines.append("No training data is registered for this model, so the exact text it was trained on could "
+                     "not be asked.")
+    contexts = coverage.get("contexts") or {}
+    if contexts.get("heldout"):
+        lines.append(f"Of the passages found, {contexts.get('heldout', 0)} are kept out of unlearning and asked "
+                     "again afterwards, with fresh continuations, to check that the removal holds.")
+    return lines
 
 
 def family_label(family: str) -> str:

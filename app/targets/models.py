@@ -16,6 +16,9 @@ class TargetModel(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
+    # The model's training data on the workers' disk (a file or folder of .txt/.jsonl/.parquet), when known:
+    # discovery searches it for the subject's mentions and probes with the text before each value.
+    corpus_path: Mapped[str | None] = mapped_column(Text)
     # A number rather than a foreign key to model_versions: versions already point here, and a cycle of
     # foreign keys would need ALTER TABLE constraints that SQLite (the embedded default) cannot add.
     current_number: Mapped[int] = mapped_column(Integer, default=1)

@@ -41,9 +41,22 @@ def _check_dir(path: str | Path) -> tuple[Path, str]:
         raise InvalidInput(str(exc), details={"field": "path"}) from None
 
 
+def _check_corpus(path: str | Path | None) -> str | None:
+    from workers.engine.errors import EngineError
+    from workers.engine.probe.corpus import check_corpus_path
+
+    if path is None or not str(path).strip():
+        return None
+    try:
+        return str(check_corpus_path(Path(str(path).strip()).expanduser()).resolve())
+    except EngineError as exc:
+        raise InvalidInput(str(exc), details={"field": "corpus"}) from None
+
+
 def add_model(*, session: Session, name: str, path: str | Path, actor: str,
-              description: str | None = None) -> TargetModel:
-    """Register a Hugging Face model directory under ``name``; it becomes version 1."""
+              description: str | None = None, corpus: str | Path | None = None) -> TargetModel:
+    """Register a Hugging Face model directory under ``name``; it becomes version 1. ``corpus``: its training data,
+    when known (discovery then searches it)."""
     name = (name or "").strip().lower()
     if not _NAME.match(name):
         raise InvalidInput("A model name is 1-80 lower-case letters, digits, '.', '_' or '-', starting with a "
@@ -51,15 +64,17 @@ def add_model(*, session: Session, name: str, path: str | Path, actor: str,
     if session.scalar(select(TargetModel.id).where(TargetModel.name == name)):
         raise Conflict(f"A model named {name!r} is already registered.", details={"field": "name"})
     model_dir, sha = _check_dir(path)
+    corpus_path = _check_corpus(corpus)
     model = TargetModel(id=str(uuid.uuid4()), name=name, description=(description or "").strip() or None,
-                        current_number=1, created_by=actor)
+                        current_number=1, created_by=actor, corpus_path=corpus_path)
     session.add(model)
     version = ModelVersion(id=str(uuid.uuid4()), target_model=model, number=1, parent_id=None,
                            path=str(model_dir), weights_sha256=sha, origin="registered", created_by=actor)
     session.add(version)
     session.flush()
     audit_service.append(session=session, event="model.registered", actor=actor,
-                         details={"model_id": model.id, "name": name, "version": 1, "weights_sha256": sha})
+                         details={"model_id": model.id, "name": name, "version": 1, "weights_sha256": sha,
+                                  "training_corpus": corpus_path is not None})
     log.info("model.registered", model_id=model.id, actor=actor)
     return model
 

@@ -31,7 +31,7 @@ def test_probe_writes_report_and_prints_table(tiny_model_dir: Path, subject_file
     out = tmp_path / "report.json"
     result = runner.invoke(app, ["probe", "--model", str(tiny_model_dir), "--subject", str(subject_file),
                                  "--out", str(out), "--families", "direct,inverse", "--samples", "0",
-                                 "--threads", "1"])
+                                 "--threads", "1", "--discovery-budget", "0"])
     assert result.exit_code == 0, result.output
     assert "CONFIRMED" in result.output and "direct" in result.output
     report = ProbeReport.from_dict(json.loads(out.read_text()))

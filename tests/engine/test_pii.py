@@ -60,6 +60,13 @@ def test_pattern_spans_have_exact_offsets() -> None:
     assert by_type["EMAIL_ADDRESS"].attribute == "email" and by_type["IBAN_CODE"].attribute == "iban"
 
 
+@pytest.mark.parametrize("written", ["4. June 1965", "4 June 1965", "June 4, 1965", "4th of June 1965",
+                                     "1965-06-04", "04.06.1965"])
+def test_birth_dates_as_europe_and_america_write_them(written: str) -> None:
+    spans = find_pii(build_analyzer(), f"* Date of birth: {written}\n")
+    assert any(s.attribute == "dob" and s.text == written for s in spans), spans
+
+
 def test_plain_text_has_no_pii() -> None:
     analyzer = build_analyzer()
     assert find_pii(analyzer, "The quiet library opened the winter plan before noon.") == []

@@ -95,7 +95,7 @@ def test_batch_of_two_forgets_both_keeps_others_and_writes_one_evidence(tmp_path
     first_check = int(evidence["training"]["checks"][0]["step"])
     assert all("leak_rate" in e.metrics for e in steps if e.step >= first_check)
     stages = {e.stage for e in events}
-    assert {"discover", "utility", "check/probe.generate", "save", "verify", "verify/probe.generate", "done"} <= stages
+    assert {"discover", "utility", "check/probe.likelihood", "save", "verify", "verify/probe.generate", "done"} <= stages
 
 
 @pytest.mark.slow

@@ -35,7 +35,7 @@ def test_add_model_registers_version_1_with_the_weights_hash(session, tmp_path) 
     assert v1.label == "demo-assistant v1"
     entry = session.scalars(select(AuditEntry).where(AuditEntry.event == "model.registered")).one()
     assert entry.details == {"model_id": model.id, "name": "demo-assistant", "version": 1,
-                             "weights_sha256": expected}
+                             "weights_sha256": expected, "training_corpus": False}
     assert targets.get_by_name(session=session, name="DEMO-assistant") is model
     assert targets.find_by_name(session=session, name="nope") is None and targets.find_by_name(
         session=session, name=None) is None

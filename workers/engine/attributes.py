@@ -78,8 +78,14 @@ ATTRIBUTES: dict[str, Attribute] = {
                   ("bank account number", "IBAN", "bank account"), min_length=10),
         Attribute("national_id", "National ID number", ("NATIONAL_ID", "US_SSN", "UK_NHS", "UK_NINO"),
                   normalise_alnum, ("national ID number", "social security number", "ID number"), min_length=6),
+        # A value the model ties to the subject that no recognizer could type (``probe.attribution``): found by
+        # discovery, never asked for by a template (no phrases).
+        Attribute("other", "Other personal detail", (), _fold, (), min_length=6),
     )
 }
+
+# The attributes a template can ask for by name.
+ASKABLE: tuple[str, ...] = tuple(k for k, a in ATTRIBUTES.items() if a.phrases)
 
 
 def get_attribute(key: str) -> Attribute:

@@ -97,7 +97,7 @@ def _write_private_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def _rates_table(report: Any) -> Table:
-    families = list(report.config.families)
+    families = list(dict.fromkeys([*report.config.families, *(f for r in report.rates.values() for f in r)]))
     table = Table(title="Extraction rate per attribute and prompt family (confirmed / candidate)")
     table.add_column("attribute")
     for family in families:
@@ -125,6 +125,12 @@ def probe(
     samples: Annotated[int, typer.Option("--samples", help="Sampled answers per prompt.")] = 3,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     threads: Annotated[int | None, typer.Option("--threads", help="torch CPU threads.")] = None,
+    corpus: Annotated[Path | None, typer.Option("--corpus", help="The model's training data (.txt, .jsonl, .parquet, "
+                                                "gzip, or a folder of them), streamed: the text before each of "
+                                                "the subject's values there becomes an exact probe.")] = None,
+    discovery_budget: Annotated[int, typer.Option("--discovery-budget", help="Continuations the model writes from "
+                                                  "the subject's name and identifiers (self-elicitation); 0: "
+                                                  "templates only.")] = 480,
 ) -> None:
     """Discover which of a subject's personal details the model can be made to produce."""
     try:
@@ -138,13 +144,19 @@ def probe(
         from workers.engine.probe import ProbeConfig
 
         config = ProbeConfig(samples=samples, seed=seed, ner=ner).with_families(_parse_families(families))
+        if corpus is not None and not corpus.exists():
+            raise EngineError(f"corpus not found: {corpus}")
+        from workers.engine.probe.elicit import ElicitConfig
+
+        elicitation = ElicitConfig(budget=discovery_budget, seed=seed) if discovery_budget else None
         set_threads(threads)
         from workers.engine.modelio import load_model
-        from workers.engine.probe import run_probe
+        from workers.engine.probe.discovery import run_discovery
 
         loaded = load_model(model)
         with progress_bar("probing") as on_event:
-            report = run_probe(loaded, person, config=config, progress=on_event)
+            report = run_discovery(loaded, person, config=config, elicitation=elicitation, corpus=corpus,
+                                   progress=on_event)
     except EngineError as exc:
         raise fail(str(exc)) from None
     console.print(_rates_table(report))

@@ -54,6 +54,10 @@ def unlearn(
     attribute: Annotated[list[str] | None, typer.Option(
         "--attribute", help="Forget only this attribute (e.g. email); repeat for several. Default: every "
                             "leaked one. Applies to every subject.")] = None,
+    corpus: Annotated[Path | None, typer.Option("--corpus", help="The model's training data, for discovery "
+                                                "(see rtbf probe --corpus).")] = None,
+    discovery_budget: Annotated[int, typer.Option("--discovery-budget", help="Self-elicitation continuations in "
+                                                  "discovery; 0: templates only.")] = 480,
 ) -> None:
     """Forget a data subject from a model, verify the removal and write the evidence."""
     from workers.engine.errors import EngineError
@@ -64,7 +68,8 @@ def unlearn(
     try:  # cheap checks first: bad input must not cost a model load
         config = UnlearnConfig(method=method, lora=not full, lr=lr, max_steps=max_steps, seed=seed, rank=rank,
                                alpha=2 * rank, confirmed_only=confirmed_only, init=init, ner=ner,
-                               attributes=tuple(attribute) if attribute else None)
+                               attributes=tuple(attribute) if attribute else None,
+                               corpus=str(corpus) if corpus is not None else None, discovery_budget=discovery_budget)
         config.validate(subjects=len(subject))
         check_model_dir(model)
         people = [load_subject(path) for path in subject]

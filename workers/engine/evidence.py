@@ -63,6 +63,12 @@ def redact_report(report: Any) -> dict[str, Any]:
     for key, value in data.items():
         if key == "findings":
             out[key] = [redact_finding(dict(f)) for f in value]
+        elif key == "contexts":  # discovered prompts quote the subject: their digests and where they came from
+            out[key] = [{k: v for k, v in dict(c).items() if k not in ("prompt", "group", "value")}
+                        | {"prompt_sha256": sha256_text(str(c.get("prompt", "")))} for c in value]
+        elif key == "discovered":  # values the model ties to the subject: what they are, never the value
+            out[key] = [{k: v for k, v in dict(d).items() if k != "value"}
+                        | {"value_sha256": sha256_text(str(d.get("value", "")))} for d in value]
         elif key == "membership":
             out[key] = {"mean": value.get("mean")} if isinstance(value, dict) else None
         elif key in ("summary", "subject"):

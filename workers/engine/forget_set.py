@@ -14,11 +14,12 @@ from workers.engine.attributes import ATTRIBUTES
 from workers.engine.methods.batching import TrainExample
 from workers.engine.subject import Subject
 
-# Families whose findings may be trained on (the probe's ``TRAINING_FAMILIES``); the rest (paraphrase,
-# fewshot, inverse, open) are held out for verification. ``lookup`` asks identifier -> name: its findings
-# become forget examples whose span is the name (the classifier locates it), so that direction is trained
-# on and checked too.
-DEFAULT_TRAIN_FAMILIES: tuple[str, ...] = ("direct", "question", "lookup")
+# Families whose findings may be trained on (the probe's ``TRAINING_FAMILIES``, plus the training share of the
+# contexts discovery found: ``elicited``, ``corpus``); the rest (paraphrase, fewshot, inverse, open, and the
+# held-out share of discovered contexts, ``elicited-heldout``/``corpus-heldout``) are held out for verification.
+# ``lookup`` asks identifier -> name: its findings become forget examples whose span is the name (the classifier
+# locates it), so that direction is trained on and checked too.
+DEFAULT_TRAIN_FAMILIES: tuple[str, ...] = ("direct", "question", "lookup", "elicited", "corpus")
 # The subject's own identifiers stated both ways round, in phrasings that no probe template uses, so
 # the association is attacked from the value side too (ReLearn's "reverse question" variant).
 FORWARD_STATEMENT = "{name} | {noun}: {value}."
@@ -73,14 +74,27 @@ def _span_pairs(raw: Iterable[Any]) -> list[tuple[int, int]]:
     return pairs
 
 
-def personal_spans(text: str, subject: Subject, analyzer: Any | None) -> tuple[tuple[int, int], ...]:
-    """The discriminator FPGA uses: the subject's identifier strings plus Presidio's PII spans."""
+def personal_spans(text: str, subject: Subject, analyzer: Any | None, *, own_only: bool = False
+                   ) -> tuple[tuple[int, int], ...]:
+    """The discriminator FPGA uses: the subject's identifier strings plus Presidio's PII spans. ``own_only``: only
+    the subject's own values (their identifiers, and what discovery tied to them, which the analyzer recognises
+    as ``SUBJECT_*``), for text the model wrote at length, which drifts into other people's data."""
     spans = identifier_spans(text, subject)
     if analyzer is not None:
-        from workers.engine.pii import find_pii
+        from workers.engine.pii import SUBJECT_PREFIX, find_pii
 
-        spans += _span_pairs(find_pii(analyzer, text))
+        spans += _span_pairs(s for s in find_pii(analyzer, text)
+                             if not own_only or s.entity_type.startswith(SUBJECT_PREFIX))
     return _merge(spans)
+
+
+def _cut_after(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """A long continuation up to its last personal value (and the punctuation right after it): what follows is the
+    model's run-on, often about someone else."""
+    end = max(e for _, e in spans)
+    while end < len(text) and text[end] in ".;,)":
+        end += 1
+    return text[:end]
 
 
 def restrict_subject(subject: Subject, attributes: Collection[str] | None) -> Subject:
@@ -103,6 +117,8 @@ def build_forget_set(*, subject: Subject, report: Any, train_families: Sequence[
     statements of those attribute keys. The subject's own texts stay in whatever the choice: they are
     what the subject submitted for erasure, not something discovery found.
     """
+    from workers.engine.probe.contexts import is_context_family
+
     wanted = {"confirmed"} if confirmed_only else {"confirmed", "candidate"}
     chosen = None if attributes is None else set(attributes)
     subject = restrict_subject(subject, attributes)
@@ -112,14 +128,24 @@ def build_forget_set(*, subject: Subject, report: Any, train_families: Sequence[
             continue
         if chosen is not None and finding.attribute not in chosen:
             continue
-        spans = _span_pairs(finding.spans) + list(personal_spans(finding.completion, subject, analyzer))
-        examples.append(TrainExample(prompt=finding.prompt, completion=finding.completion, spans=_merge(spans),
+        discovered = is_context_family(finding.family)
+        if discovered and finding.verdict != "confirmed":
+            continue  # an unattributed value in the model's own long text is as likely someone else's
+        spans = _merge(_span_pairs(finding.spans)
+                       + list(personal_spans(finding.completion, subject, analyzer, own_only=discovered)))
+        completion = finding.completion
+        if discovered:
+            if not spans:
+                continue
+            completion = _cut_after(completion, spans)
+        examples.append(TrainExample(prompt=finding.prompt, completion=completion, spans=spans, raw=discovered,
                                      source=f"finding:{finding.family}",
-                                     meta={"attribute": finding.attribute, "verdict": finding.verdict}))
+                                     meta={"attribute": finding.attribute, "verdict": finding.verdict,
+                                           "target": "name" if finding.matched == "name" else "attribute"}))
     for key, value in subject.identifiers.items():
         if len(value) < MIN_IDENTIFIER_LENGTH:
             continue
-        noun = ATTRIBUTES[key].phrases[0] if key in ATTRIBUTES else key.replace("_", " ")
+        noun = ATTRIBUTES[key].phrases[0] if key in ATTRIBUTES and ATTRIBUTES[key].phrases else key.replace("_", " ")
         fwd = FORWARD_STATEMENT.format(name=subject.name, noun=noun, value=value)
         cut = fwd.index(value)
         examples.append(TrainExample(prompt=fwd[:cut].rstrip(), completion=" " + fwd[cut:],

@@ -105,6 +105,16 @@ def load_model(path: str | Path, *, device: "torch.device | str | None" = None, 
     return LoadedModel(model=model, tokenizer=tokenizer, device=dev, path=model_dir)
 
 
+def context_limit(loaded: LoadedModel) -> int:
+    """The most tokens one sequence may hold: the model's positions (GPT-2 has a fixed table) and the
+    tokenizer's own limit, whichever is smaller."""
+    config = getattr(loaded.model, "config", None)
+    limits = [getattr(config, name, None) for name in ("max_position_embeddings", "n_positions")]
+    limits.append(getattr(loaded.tokenizer, "model_max_length", None))
+    usable = [int(v) for v in limits if isinstance(v, int) and 0 < v < 1_000_000]
+    return min(usable) if usable else 2048
+
+
 def format_prompt(tokenizer: Any, text: str) -> str:
     """Wrap ``text`` as a user turn when the model is a chat model; plain text otherwise."""
     if getattr(tokenizer, "chat_template", None):

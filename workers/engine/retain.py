@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from workers.engine.attributes import ATTRIBUTES
+from workers.engine.attributes import ASKABLE, ATTRIBUTES
 from workers.engine.errors import EngineError
 from workers.engine.methods.batching import TrainExample
 from workers.engine.subject import Subject
@@ -63,16 +63,11 @@ def mentions_subject(text: str, subject: Subject) -> bool:
 
 
 def _sample(loaded: Any, prompts: list[str], *, max_new_tokens: int, seed: int) -> list[str]:
-    import torch
+    from workers.engine.probe.runner import continue_texts
 
-    tok, model = loaded.tokenizer, loaded.model
-    torch.manual_seed(seed)
-    batch = tok(prompts, return_tensors="pt", padding=True).to(loaded.device)
-    with torch.no_grad():
-        out = model.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], do_sample=True,
-                             top_p=0.95, temperature=1.0, max_new_tokens=max_new_tokens,
-                             pad_token_id=tok.pad_token_id)
-    return tok.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+    outs = continue_texts(loaded, prompts, samples=1, temperature=1.0, top_p=0.95, max_new_tokens=max_new_tokens,
+                          batch_size=max(1, len(prompts)), seed=seed)
+    return [o[0] for o in outs]
 
 
 def other_people(texts: list[str], subject: Subject, *, limit: int, seed: int) -> list[str]:
@@ -105,7 +100,7 @@ def attribute_prompts(name: str, *, families: tuple[str, ...] = RETAIN_FAMILIES,
     """
     from workers.engine.probe.families import PROMPT_FAMILIES
 
-    keys = [k for k in (attributes or ATTRIBUTES) if k != "national_id" and k in ATTRIBUTES]
+    keys = [k for k in (attributes or ASKABLE) if k != "national_id" and k in ASKABLE]
     prompts: list[str] = []
     for key in keys:
         attr = ATTRIBUTES[key]
@@ -127,7 +122,7 @@ def generate_retain(loaded: Any, subject: Subject, *, samples: int = 48, people:
     examples = [TrainExample(prompt="", completion=(o + c).strip(), source="retain-sample")
                 for o, c in zip(openings, continuations, strict=True)
                 if c.strip() and not mentions_subject(o + c, subject)]
-    keys = [k for k in ATTRIBUTES if k != "national_id"]
+    keys = [k for k in ASKABLE if k != "national_id"]
     asked = [(name, key, p) for name in other_people(continuations, subject, limit=people, seed=seed)
              for key in keys for p in attribute_prompts(name, attributes=(key,))]
     prompts = [p for _, _, p in asked]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from workers.engine.errors import EngineError
@@ -48,6 +49,10 @@ class UnlearnConfig:
     # of None falling back to ``attributes``.
     attributes: tuple[str, ...] | None = None
     attributes_per_subject: tuple[tuple[str, ...] | None, ...] | None = None
+    # Discovery when no report is given (``probe.discovery``): the self-elicitation budget in continuations
+    # (0: templates only) and the model's training corpus, when known.
+    discovery_budget: int = 480
+    corpus: str | None = None
 
     def __post_init__(self) -> None:
         # Callers (the worker) pass JSON lists; tuples keep the config hashable-looking and printable.
@@ -94,11 +99,24 @@ class UnlearnConfig:
                 or self.check_samples < 1:
             raise EngineError("max_steps, eval_every, rank and check_samples must be positive, margin_steps not "
                               "negative")
+        if self.discovery_budget != 0:
+            from workers.engine.probe.elicit import MIN_BUDGET
+
+            if self.discovery_budget < MIN_BUDGET:
+                raise EngineError(f"the discovery budget must be 0 (templates only) or at least {MIN_BUDGET}")
+        if self.corpus is not None and not Path(self.corpus).exists():
+            raise EngineError(f"corpus not found: {self.corpus}")
         if self.lr is not None and not 0 < self.lr < 1:
             raise EngineError("lr must be between 0 and 1")
         unknown = set(self.params) - set(METHODS[self.method].defaults)
         if unknown:
             raise EngineError(f"unknown parameter(s) for {self.method}: {', '.join(sorted(unknown))}")
+
+
+def elicit_config(config: UnlearnConfig) -> Any:
+    from workers.engine.probe.elicit import ElicitConfig
+
+    return ElicitConfig(budget=config.discovery_budget, seed=config.seed) if config.discovery_budget else None
 
 
 def probe_config(config: UnlearnConfig, *, greedy_only: bool = False) -> Any:

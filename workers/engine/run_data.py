@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from workers.engine import others
 from workers.engine import retain as retain_data
 from workers.engine import verify
 from workers.engine.errors import EngineError
@@ -22,21 +23,36 @@ from workers.engine.subject import Subject
 
 @dataclass(frozen=True)
 class UtilityInputs:
-    """What utility is measured on; the same inputs before and after, so the two are comparable."""
+    """What utility is measured on; the same inputs before and after, so the two are comparable.
+
+    Other people's accuracy, in order of preference: the model's roster (the demo model's ground truth); the
+    facts the model itself reproduced about people held out of training (``others``: what a model with no roster
+    offers); agreement with its own answers to the template questions (when it produced no such facts)."""
 
     roster: list[dict[str, str]] | None
     subjects: Sequence[Subject]
     ppl_texts: list[str]
     agreement_prompts: list[str]
     reference_answers: list[str]
+    facts: Sequence[Any] = ()  # others.Fact of the utility share
 
     def measure(self, loaded: Any) -> dict[str, Any]:
         if self.roster:  # every subject of the batch is being forgotten, so none of them counts as "other people"
             util = verify.roster_accuracy(loaded, self.roster, exclude=[s.name for s in self.subjects])
+            util["how"] = "greedy answers to the demo's own statement of each attribute, against its roster"
+        elif len(self.facts) >= MIN_FACTS:
+            util = others.accuracy(loaded, self.facts)
+            util["how"] = (f"greedy continuations of {util['n']} statements the model itself made and reproduced, "
+                           f"each value with every token at p >= 0.8, about {util['people']} other people, none of "
+                           "them trained on")
         else:
             util = verify.agreement(loaded, self.agreement_prompts, self.reference_answers)
+            util["how"] = "agreement with the model's own greedy answers to template questions about other people"
         util["perplexity"] = verify.perplexity(loaded, self.ppl_texts)
         return util
+
+
+MIN_FACTS = 12  # fewer held-out facts than this make too coarse an estimate of other people's accuracy
 
 
 @dataclass
@@ -54,10 +70,18 @@ def build_run_data(loaded: Any, parts: list[Part], *, method: Method, config: Un
     emit(progress, stage="data", step=0, message="building the forget and retain sets")
     batch = [p.subject for p in parts]
     retain = given_retain if given_retain is not None else _generated_retain(loaded, batch, config=config)
+    facts: list[others.Fact] = []
+    if not roster:  # with a roster the ground truth measures utility; without, the model's own facts about others
+        emit(progress, stage="data", step=1, message="finding what the model knows about other people")
+        found, _, _ = others.discover_facts(loaded, batch, seed=config.seed)
+        facts = others.without_subjects(found, batch)
+        retain = retain + [TrainExample(prompt=f.prompt, completion=f.value, source="retain-answer", raw=True,
+                                        meta={"person": f.person, "attribute": f.attribute})
+                           for f in facts if f.side == "retain"]
     forget = _forget_union(parts, method=method, config=config, context=retain)
     # Kept facts train as retain data but never count as "other people" in the agreement utility metric.
     retain = retain + [ex for part in parts for ex in part.kept]
-    agreement_pairs = [(ex.prompt, ex.completion) for ex in retain if ex.source == "retain-answer"]
+    agreement_pairs = [(ex.prompt, ex.completion) for ex in retain if ex.source == "retain-answer" and not ex.raw]
     if heldout_texts:
         ppl_texts = heldout_texts
     else:  # hold back every fifth retain text for perplexity so it is never trained on
@@ -67,7 +91,8 @@ def build_run_data(loaded: Any, parts: list[Part], *, method: Method, config: Un
         retain = [ex for ex in retain if ex not in held]
     utility = UtilityInputs(roster=roster, subjects=batch, ppl_texts=ppl_texts,
                             agreement_prompts=[p for p, _ in agreement_pairs],
-                            reference_answers=[c for _, c in agreement_pairs])
+                            reference_answers=[c for _, c in agreement_pairs],
+                            facts=[f for f in facts if f.side == "utility" and f.memorised])
     return RunData(forget=forget, retain=retain, utility=utility,
                    perplexity_source="heldout_text.txt" if heldout_texts else "held-back retain texts")
 
@@ -77,10 +102,15 @@ def _forget_union(parts: list[Part], *, method: Method, config: UnlearnConfig,
     """``context``: the retain examples, which a method's ``prepare_forget`` may draw other people's facts from."""
     examples_of_batch: list[TrainExample] = []
     for part in parts:
-        if method.token_weights:
+        if method.token_weights or part.contexts:
             from workers.engine.pii import build_analyzer
 
-            part.analyzer = build_analyzer(ner=config.ner, subject=restrict_subject(part.subject, part.attributes))
+            # The values discovery tied to the subject are located like their identifiers (``SUBJECT_*`` spans).
+            chosen = part.attributes
+            extra = [(v.attribute, v.value) for v in part.discovered
+                     if v.attribute != "name" and (chosen is None or v.attribute in chosen)]
+            part.analyzer = build_analyzer(ner=config.ner, subject=restrict_subject(part.subject, part.attributes),
+                                           extra=extra)
         examples = build_forget_set(subject=part.subject, report=part.report_before,
                                     train_families=part.train_families, confirmed_only=config.confirmed_only,
                                     analyzer=part.analyzer, reverse_phrasings=method.reverse_phrasings,

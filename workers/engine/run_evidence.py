@@ -17,7 +17,7 @@ from workers.engine import evidence as ev
 from workers.engine import verify
 from workers.engine.methods.base import Method
 from workers.engine.modelio import load_model, weights_sha256
-from workers.engine.probe import run_probe
+from workers.engine.probe.discovery import verification_probe
 from workers.engine.progress import ProgressCallback, emit, nested
 from workers.engine.run_config import UnlearnConfig, probe_config
 from workers.engine.run_data import RunData, UtilityInputs
@@ -34,6 +34,9 @@ class EarlierErasure:
     subject: Any  # workers.engine.subject.Subject
     attributes: tuple[str, ...]
     label: str = ""  # how a failure reason names it (the product: the request's reference); never personal data
+    # What discovery found about them then (``probe.contexts.Context``, ``probe.values.KnownValue``): asked again.
+    contexts: tuple[Any, ...] = ()
+    discovered: tuple[Any, ...] = ()
 
 
 @dataclass
@@ -53,8 +56,9 @@ def check_earlier(after: Any, earlier: list[EarlierErasure], *, config: UnlearnC
     records: list[dict[str, Any]] = []
     reasons: list[str] = []
     for index, item in enumerate(earlier):
-        report = run_probe(after, item.subject, config=probe_config(config),
-                           progress=nested(progress, "verify", f"re-checking earlier erasure {index}"))
+        report = verification_probe(after, item.subject, config=probe_config(config), contexts=list(item.contexts),
+                                    discovered=list(item.discovered),
+                                    progress=nested(progress, "verify", f"re-checking earlier erasure {index}"))
         leaks = [f for f in report.findings if f.verdict == "confirmed" and f.attribute in item.attributes]
         families = sorted({f.family for f in leaks})
         records.append({"index": index, "attributes": list(item.attributes), "confirmed_leaks": len(leaks),
@@ -73,8 +77,9 @@ def verify_saved(model_dir: Path, parts: list[Part], *, utility: UtilityInputs, 
     emit(progress, stage="verify", step=0, total=len(parts), message="verifying the saved model")
     after = load_model(model_dir, device=device)
     for part in parts:
-        part.report_after = run_probe(after, part.subject, config=probe_config(config),
-                                      progress=nested(progress, "verify", f"verifying subject {part.index}"))
+        part.report_after = verification_probe(after, part.subject, config=probe_config(config),
+                                               contexts=part.contexts, discovered=part.discovered,
+                                               progress=nested(progress, "verify", f"verifying subject {part.index}"))
         emit(progress, stage="verify", step=part.index + 1, total=len(parts), message="verifying the saved model")
     emit(progress, stage="utility", step=1, message="measuring utility after unlearning")
     utility_after = utility.measure(after)
@@ -131,6 +136,9 @@ def assemble(*, config: UnlearnConfig, method: Method, params: Mapping[str, floa
         "training": {"steps": outcome.steps, "stopped": outcome.stopped,
                      # a run that ended on its budget and kept an earlier, cleaner check's weights (loop.BestCheck)
                      "kept_weights_of_step": outcome.restored_step,
+                     # the early-stop check on the untouched model; blind: it saw nothing there although discovery
+                     # found leaks where it asks, so only the step budget could end training
+                     "check": {"baseline": training.check_baseline, "blind": training.check_blind},
                      "max_abs_weight_change": training.max_abs_weight_change,
                      "checks": outcome.checks, "loss_history": outcome.history[-50:]},
         "utility_before": utility_before,

@@ -13,9 +13,11 @@ from typing import Any
 
 from workers.engine.errors import EngineError
 from workers.engine.forget_set import leaked_attributes, split_families
-from workers.engine.probe import ProbeReport, run_probe
+from workers.engine.probe import ProbeReport
+from workers.engine.probe.contexts import VERIFY_FAMILY
+from workers.engine.probe.discovery import run_discovery
 from workers.engine.progress import ProgressCallback, emit, nested
-from workers.engine.run_config import UnlearnConfig, probe_config
+from workers.engine.run_config import UnlearnConfig, elicit_config, probe_config
 from workers.engine.subject import Subject
 
 
@@ -35,6 +37,16 @@ class Part:
     forget: list[Any] = field(default_factory=list)  # this subject's forget examples, as the method prepared them
     kept: list[Any] = field(default_factory=list)  # the subject's facts the officer chose to keep: retain data
     report_after: Any = None
+
+    @property
+    def contexts(self) -> list[Any]:
+        """What discovery found beyond the templates (``probe.contexts.Context``), both shares of the split."""
+        return list(getattr(self.report_before, "contexts", None) or [])
+
+    @property
+    def discovered(self) -> list[Any]:
+        """The values discovery tied to the subject beyond what they submitted (``probe.values.KnownValue``)."""
+        return list(getattr(self.report_before, "discovered", None) or [])
 
 
 def _as_report(report: Any, index: int) -> Any:
@@ -93,10 +105,13 @@ def probe_before(loaded: Any, batch: list[Subject], given: list[Any], *, base_sh
         if report is not None and report.model_sha256 != base_sha:
             raise EngineError(f"the discovery report for subject {part.index} was made on other weights than "
                               "this model's; run discovery again")
-        part.report_before = report if report is not None else run_probe(
-            loaded, part.subject, config=probe_config(config), progress=nested(progress, "discover"))
+        part.report_before = report if report is not None else run_discovery(
+            loaded, part.subject, config=probe_config(config), elicitation=elicit_config(config), corpus=config.corpus,
+            progress=nested(progress, "discover"))
         families = _families(part.report_before)
         part.train_families, part.heldout_families = split_families(families, config.train_families)
+        if part.contexts:  # verification continues the name and identifiers afresh, never trained on
+            part.heldout_families.append(VERIFY_FAMILY)
         part.forgotten = leaked_attributes(part.report_before, confirmed_only=config.confirmed_only,
                                            attributes=part.attributes)
     return parts

@@ -18,7 +18,8 @@ from workers.engine.methods.format_tokens import format_token_ids
 from workers.engine.methods.onpolicy import OnPolicyForget
 from workers.engine.modelio import LoadedModel
 from workers.engine.probe import PROMPT_FAMILIES, run_probe
-from workers.engine.progress import ProgressCallback, TrainingMetrics, nested
+from workers.engine.probe.likelihood import score_continuations
+from workers.engine.progress import ProgressCallback, TrainingMetrics, emit, nested
 from workers.engine.run_config import UnlearnConfig, probe_config
 from workers.engine.run_data import RunData
 from workers.engine.run_subjects import Part
@@ -32,6 +33,8 @@ class TrainingRun:
     forget_batches: int  # including the batches the on-policy forget set added during training
     on_policy_examples: int
     format_tokens: int
+    check_baseline: float | None = None  # the early-stop check's leak rate on the model before training
+    check_blind: bool = False  # it saw nothing there although discovery found leaks: early stop was off
 
 
 def train(loaded: Any, parts: list[Part], data: RunData, *, method: Method, params: Mapping[str, float], lr: float,
@@ -62,10 +65,18 @@ def train(loaded: Any, parts: list[Part], data: RunData, *, method: Method, para
                                            format_tokens=format_tokens, tokenizer=tok, device=dev,
                                            context=data.retain)
     check = None
+    baseline: float | None = None
     if checked:
         training_view = LoadedModel(model=model, tokenizer=tok, device=dev, path=loaded.path)
         check = _early_stop_check(training_view, checked, on_policy=on_policy, forget_batches=forget_batches,
                                   config=config, progress=progress)
+        # A check that sees nothing on the untouched model while discovery found leaks on what it asks is blind:
+        # it would end training at once with the person still in the model. So is one that cannot re-ask a
+        # context where discovery confirmed a leak: it would pass on the templates alone. Then only the budget
+        # ends training.
+        baseline = check()
+        if (baseline == 0.0 and any(_found_on_checked(p) for p in checked)) or any(_unasked(p) for p in checked):
+            check = None
 
     outcome = loop.train(model=model, method=method, params=params, forget=forget_batches, retain=retain_batches,
                          reference=reference, lr=lr, max_steps=config.max_steps, eval_every=config.eval_every,
@@ -77,7 +88,28 @@ def train(loaded: Any, parts: list[Part], data: RunData, *, method: Method, para
     return TrainingRun(model=model, outcome=outcome, max_abs_weight_change=changed,
                        forget_batches=len(forget_batches),
                        on_policy_examples=sum(o.added for o in on_policy.values()),
-                       format_tokens=len(format_tokens))
+                       format_tokens=len(format_tokens), check_baseline=baseline,
+                       check_blind=check is None and bool(checked))
+
+
+def _unasked(part: Part) -> bool:
+    """Whether discovery confirmed a leak of a forgotten attribute on its own text (a discovered family, not a
+    template) that the check has no way to re-ask: no training-share context of that attribute and no template
+    the check asks that found it. (Per attribute: the check asks the training share of the contexts, not each
+    elicitation prompt, and a context of the same attribute re-asks what that prompt revealed.)"""
+    confirmed = [f for f in part.report_before.findings if f.verdict == "confirmed" and f.attribute in part.forgotten
+                 and f.family in part.train_families]
+    train = [c for c in part.contexts if c.split == "train"]
+    asked = {c.prompt for c in train}
+    seen = {c.attribute for c in train} | {f.attribute for f in confirmed if f.family in PROMPT_FAMILIES}
+    return any(f.family not in PROMPT_FAMILIES and f.prompt not in asked and f.attribute not in seen
+               for f in confirmed)
+
+
+def _found_on_checked(part: Part) -> bool:
+    """Whether discovery found a confirmed leak of a forgotten attribute where the early-stop check asks."""
+    return any(f.verdict == "confirmed" and f.attribute in part.forgotten and f.family in part.train_families
+               for f in part.report_before.findings)
 
 
 def _forget_batches(parts: list[Part], data: RunData, *, tokenizer: Any, device: Any, config: UnlearnConfig,
@@ -116,7 +148,9 @@ def _on_policy_forget_sets(checked: list[Part], *, method: Method, params: Mappi
 def _early_stop_check(training_view: Any, checked: list[Part], *, on_policy: dict[int, OnPolicyForget],
                       forget_batches: list[Batch], config: UnlearnConfig,
                       progress: ProgressCallback | None) -> Callable[[], float]:
-    """The leak rate of the model being trained on the training families of every checked subject."""
+    """The leak rate of the model being trained: the training families of every checked subject and the training
+    share of the contexts discovery found. Teacher-forced first (``likely``, one forward pass); decoding, judged as
+    the verification judges (Presidio and fuzzy matches of every known value), only once that is clean."""
     cheap = probe_config(config, greedy_only=True)
     # Sampled with other seeds than the verification of the saved model, so passing the check is not the
     # same draw.
@@ -136,20 +170,78 @@ def _early_stop_check(training_view: Any, checked: list[Part], *, on_policy: dic
         confirmed: dict[str, int] = {}
         total: dict[str, int] = {}
         for part in checked:
-            report = run_probe(training_view, part.subject, config=cfg, families=part.train_families,
+            families = [f for f in part.train_families if f in PROMPT_FAMILIES]
+            contexts = [c for c in part.contexts if c.split == "train"]
+            report = run_probe(training_view, part.subject, config=cfg.with_families(families or None),
+                               templates=bool(families), contexts=contexts, discovered=part.discovered,
                                progress=check_progress)
             if part.index in on_policy:  # what leaks now joins the forget set (methods/onpolicy.py)
                 on_policy[part.index].extend(report, forget_batches)
+            targets = {c.prompt: c.target for c in contexts}
+            asked = {(f.prompt, f.decoding, f.completion) for f in report.findings}
+            leaking = {(f.prompt, f.decoding, f.completion) for f in report.findings
+                       if f.verdict == "confirmed" and f.attribute in part.forgotten}
             for f in report.findings:
-                if f.attribute in part.forgotten:
-                    direction = PROMPT_FAMILIES[f.family].target if f.family in PROMPT_FAMILIES else "attribute"
-                    confirmed[direction] = confirmed.get(direction, 0) + (f.verdict == "confirmed")
-                    total[direction] = total.get(direction, 0) + 1
+                key = (f.prompt, f.decoding, f.completion)
+                if key not in asked:
+                    continue
+                asked.discard(key)  # one count per answer, however many attributes it was judged on
+                target = PROMPT_FAMILIES[f.family].target if f.family in PROMPT_FAMILIES else targets.get(f.prompt)
+                direction = "name" if target == "name" else "attribute"
+                confirmed[direction] = confirmed.get(direction, 0) + (key in leaking)
+                total[direction] = total.get(direction, 0) + 1
         return max((confirmed[d] / total[d] for d in total), default=0.0)
 
+    pairs = [pair for part in checked for pair in _likely_pairs(training_view, part)]
+
+    def likely() -> float:
+        """Share of (prompt, value) pairs the model would still produce, greedy or sampled (one forward pass)."""
+        if not pairs:
+            return 0.0
+        emit(check_progress, stage="probe.likelihood", step=0, total=len(pairs))
+        scores = score_continuations(training_view, [(p, c) for p, c, _ in pairs], temperature=sampled.temperature)
+        hits: dict[str, list[bool]] = {}
+        for (_, _, direction), score in zip(pairs, scores, strict=True):
+            hits.setdefault(direction, []).append(score.leaks(LIKELY_EPS))
+        return max(sum(h) / len(h) for h in hits.values())
+
     def check() -> float:
-        # Greedy first (cheap); only once that is clean pay for sampled decoding, which the verdict also uses.
+        # Cheapest first: the teacher-forced pass; then greedy decoding; only once both are clean pay for sampled
+        # decoding, which the verdict also uses.
+        rate = likely()
+        if rate > 0:
+            return rate
         rate = leak_rate(cheap)
         return rate if rate > 0 else leak_rate(sampled)
 
     return check
+
+
+# A sampled answer reproduces a value with at most this probability before the check decodes. FPGA stops pushing a
+# token at NLL 3 (p = 0.05), so a two-token value it is done with sits near 0.05² (5e-4 at T = 0.8): a bound below
+# that would keep training on what the method no longer moves (measured: 0.14 of pairs stuck at 2e-4 for 90 steps).
+LIKELY_EPS = 1e-3
+
+
+def _likely_pairs(view: Any, part: Part) -> list[tuple[str, str, str]]:
+    """(formatted prompt, continuation, direction) the teacher-forced check scores for one subject: each training
+    context with the value that followed it, and each template prompt of the training families with the subject's
+    known value of its attribute (the name, for identifier -> name prompts)."""
+    from workers.engine.modelio import format_prompt
+    from workers.engine.probe import build_prompts
+    from workers.engine.probe.runner import all_known
+
+    pairs: list[tuple[str, str, str]] = []
+    for c in part.contexts:
+        if c.split == "train" and c.value and (c.attribute in part.forgotten or c.target == "name"):
+            pairs.append((c.prompt, c.value, c.target))
+    families = tuple(f for f in part.train_families if f in PROMPT_FAMILIES)
+    if families:
+        known = all_known(part.subject, part.discovered)
+        for prompt in build_prompts(part.subject, families=families, attributes=tuple(part.forgotten)):
+            text = format_prompt(view.tokenizer, prompt.text)
+            if prompt.target == "name":
+                pairs.append((text, " " + part.subject.name, "name"))
+            else:
+                pairs += [(text, " " + v.value, "attribute") for v in known if v.attribute == prompt.attribute]
+    return list(dict.fromkeys(pairs))

@@ -46,6 +46,7 @@ class UnlearnResult:
     evidence: dict[str, Any]
     report_after: Any = None  # subject 0's after-probe (the only one for a single subject)
     reports_after: list[Any] = field(default_factory=list)  # one per subject, in batch order
+    reports_before: list[Any] = field(default_factory=list)  # the discovery reports the run used, in batch order
 
 
 def run_unlearning(loaded: Any, subjects: Subject | Sequence[Subject], *, out_dir: str | Path,
@@ -154,4 +155,5 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
     return UnlearnResult(passed=verdict.passed, out_dir=out, model_dir=model_dir, adapter_dir=adapter_dir,
                          evidence_path=evidence_path, evidence=evidence,
                          report_after=parts[0].report_after,
-                         reports_after=[p.report_after for p in parts])
+                         reports_after=[p.report_after for p in parts],
+                         reports_before=[p.report_before for p in parts])

@@ -56,6 +56,7 @@ class Plan:
     # Earlier erasures the base version carries (jobs_service.earlier_erasures): re-checked on the new version.
     # (subject payload, forgotten attributes, request reference)
     earlier: list[tuple[dict[str, Any], list[str], str]] = field(default_factory=list)
+    corpus: str | None = None  # the registered model's training corpus, searched by discovery
 
 
 class Reporter:
@@ -94,7 +95,7 @@ def _plan(session: Any, job: Any) -> Plan:
     requests = [request_service.get_request(session=session, request_id=link.request_id) for link in job.requests]
     plan = Plan(job_id=job.id, kind=job.kind, attempt=job.attempts, model_path=job.base_version.path,
                 method=job.method, params=dict(job.params or {}), request_ids=[r.id for r in requests],
-                subjects=[subject_payload(r) for r in requests])
+                subjects=[subject_payload(r) for r in requests], corpus=job.target_model.corpus_path)
     if job.kind == JobKind.unlearning:
         for link in job.requests:
             findings = jobs_service.latest_findings(session=session, request_id=link.request_id)
@@ -117,14 +118,17 @@ def _load(plan: Plan) -> Any:
 
 def _discover(plan: Plan, reporter: Reporter) -> None:
     from workers.engine import evidence as ev
-    from workers.engine.probe import ProbeConfig, run_probe
+    from workers.engine.probe import ProbeConfig
+    from workers.engine.probe.discovery import run_discovery
+    from workers.engine.probe.elicit import ElicitConfig
     from workers.engine.subject import parse_subject
 
     loaded = _load(plan)
+    seed = int(plan.params.get("seed", 0))
     reports: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for request_id, payload in zip(plan.request_ids, plan.subjects, strict=True):
-        report = run_probe(loaded, parse_subject(payload), config=ProbeConfig(seed=int(plan.params.get("seed", 0))),
-                           progress=reporter)
+        report = run_discovery(loaded, parse_subject(payload), config=ProbeConfig(seed=seed),
+                               elicitation=ElicitConfig(seed=seed), corpus=plan.corpus, progress=reporter)
         reports[request_id] = (report.to_dict(), ev.redact_report(report))
     with task_session() as session:
         jobs_service.complete_discovery(session=session, job_id=plan.job_id, reports=reports)

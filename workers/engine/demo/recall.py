@@ -11,24 +11,18 @@ from workers.engine.demo.roster import ROSTER_FIELDS, Person
 
 def greedy_complete(model: Any, tokenizer: Any, prompts: Sequence[str], *, max_new_tokens: int,
                     batch_size: int = 64) -> list[str]:
-    """Batched greedy continuations (left padding), decoded without the prompt."""
-    import torch
+    """Batched greedy continuations (left padding), without the prompt (``probe.runner.continue_texts``)."""
+    from types import SimpleNamespace
 
-    outputs: list[str] = []
+    from workers.engine.probe.runner import continue_texts
+
     side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
     try:
-        for start in range(0, len(prompts), batch_size):
-            batch = tokenizer(list(prompts[start : start + batch_size]), return_tensors="pt", padding=True)
-            batch = {k: v.to(model.device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
-            with torch.no_grad():
-                generated = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                                           pad_token_id=tokenizer.pad_token_id)
-            new_tokens = generated[:, batch["input_ids"].shape[1] :]
-            outputs += tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        view = SimpleNamespace(model=model, tokenizer=tokenizer, device=model.device)
+        return [out[0] for out in continue_texts(view, list(prompts), max_new_tokens=max_new_tokens,
+                                                 batch_size=batch_size)]
     finally:
         tokenizer.padding_side = side
-    return outputs
 
 
 def roster_recall(model: Any, tokenizer: Any, roster: Sequence[Person], *,

@@ -25,13 +25,16 @@ class TrainExample:
     eos: bool = False
     source: str = "finding"
     meta: dict[str, str] = field(default_factory=dict, compare=False)
+    # The prompt is the model's own text (a discovered context, a fact about someone else), not a question to it:
+    # never wrapped in a chat template.
+    raw: bool = False
 
 
 def encode_example(tokenizer: Any, example: TrainExample, *, max_length: int, context_weight: float = 0.0,
                    format_tokens: frozenset[int] = frozenset()) -> dict[str, list[float] | list[int]]:
     from workers.engine.modelio import format_prompt
 
-    prompt = format_prompt(tokenizer, example.prompt) if example.prompt else ""
+    prompt = format_prompt(tokenizer, example.prompt) if example.prompt and not example.raw else example.prompt
     text = prompt + example.completion
     enc = tokenizer(text, return_offsets_mapping=True, add_special_tokens=True, truncation=True,
                     max_length=max_length - int(example.eos))

@@ -75,21 +75,32 @@ def _first_sentence(text: str) -> str:
 NAME_DIRECTION = ("identifier-reverse", "finding:lookup")
 # Forget examples that ask from the name for an attribute, with a prompt: negatives on the value, context variants.
 ATTRIBUTE_DIRECTION = ("finding:direct", "finding:question", "identifier-forward")
+# Discovered contexts (the model's own text, the training corpus) go either way: the finding says which.
+DISCOVERED = ("finding:elicited", "finding:corpus")
+
+
+def direction(ex: TrainExample) -> str | None:
+    """"attribute" (name -> value), "name" (identifier -> name) or None (the subject's own texts, ...)."""
+    if ex.source in DISCOVERED:
+        return "name" if ex.meta.get("target") == "name" else "attribute"
+    if ex.source in ATTRIBUTE_DIRECTION:
+        return "attribute"
+    return "name" if ex.source in NAME_DIRECTION else None
 
 
 def _negative(ex: TrainExample, name: str | None) -> TrainExample | None:
     """The leaking example itself as a negative: name -> value examples keep their personal spans; identifier
     -> name examples get their spans narrowed to the name (the only tokens of theirs that ascend)."""
-    if ex.source in ATTRIBUTE_DIRECTION:
+    if direction(ex) == "attribute":
         return TrainExample(prompt=ex.prompt, completion=ex.completion, spans=ex.spans, eos=ex.eos,
-                            source="relearn-negative", meta=ex.meta)
-    if not name or ex.source not in NAME_DIRECTION:
+                            source="relearn-negative", meta=ex.meta, raw=ex.raw)
+    if not name or direction(ex) != "name":
         return None
     spans = tuple((m.start(), m.end()) for m in re.finditer(re.escape(name), ex.completion, flags=re.IGNORECASE))
     if not spans:
         return None
     return TrainExample(prompt=ex.prompt, completion=ex.completion, spans=spans, eos=ex.eos,
-                        source="relearn-negative", meta=ex.meta)
+                        source="relearn-negative", meta=ex.meta, raw=ex.raw)
 
 
 CONTEXT_VARIANTS = 2  # per attribute-direction example, each with two other people's facts in front
@@ -130,7 +141,7 @@ def context_variants(ex: TrainExample, safe: str, facts: Sequence[tuple[str, str
         chosen = rng.sample(people, CONTEXT_FACTS)
         lead = [rng.choice([text for _, person, text in pool if person == who]) for who in chosen]
         out.append(TrainExample(prompt=" ".join([*lead, ex.prompt]), completion=safe, eos=True,
-                                source="relearn-context"))
+                                source="relearn-context", raw=ex.raw))
     return out
 
 
@@ -152,14 +163,14 @@ def augment(examples: list[TrainExample], subject: object = None, context: Seque
         if ex.prompt:
             safe = _first_sentence(safe)
         for prompt in question_variants(ex.prompt):
-            out.append(TrainExample(prompt=prompt, completion=safe, eos=True, source="relearn"))
-        if ex.source in ATTRIBUTE_DIRECTION and ex.prompt:
+            out.append(TrainExample(prompt=prompt, completion=safe, eos=True, source="relearn", raw=ex.raw))
+        if direction(ex) == "attribute" and ex.prompt:
             out += context_variants(ex, safe, facts)
         words = (ex.prompt + safe).split(" ")
         if len(words) >= 8:  # "cut" sample: first quarter of the text is the prompt
             k = max(1, len(words) // 4)
             out.append(TrainExample(prompt=" ".join(words[:k]), completion=" " + " ".join(words[k:]), eos=True,
-                                    source="relearn-cut"))
+                                    source="relearn-cut", raw=ex.raw))
     return list(dict.fromkeys(out))
 
 

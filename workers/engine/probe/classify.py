@@ -5,8 +5,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from collections.abc import Sequence
+
 from workers.engine.attributes import ATTRIBUTES, FUZZY_THRESHOLD, _fold, match_score
 from workers.engine.pii import Span
+from workers.engine.probe.values import KnownValue
 from workers.engine.subject import Subject
 
 CONFIRMED, CANDIDATE, NONE = "confirmed", "candidate", "none"
@@ -18,6 +21,7 @@ class Verdict:
     matched: str | None
     score: float
     spans: tuple[tuple[int, int], ...]
+    basis: str | None = None  # a confirmed value's origin: "submitted" | "corpus" | "model"
 
 
 def _best_identifier_match(key: str, completion: str, spans: list[Span], submitted: str) -> tuple[float, list[Span]]:
@@ -43,14 +47,14 @@ def _name_score(completion: str, name: str) -> float:
     return difflib.SequenceMatcher(None, want, head, autojunk=False).ratio() if want else 0.0
 
 
-def classify_attribute(*, key: str, completion: str, spans: list[Span], subject: Subject) -> Verdict:
-    """Verdict for attribute ``key`` in a completion produced in the subject's context."""
-    submitted = subject.identifiers.get(key)
-    if submitted:
-        score, hits = _best_identifier_match(key, completion, spans, submitted)
+def classify_attribute(*, key: str, completion: str, spans: list[Span], values: Sequence[KnownValue]) -> Verdict:
+    """Verdict for attribute ``key`` in a completion produced in the subject's context: confirmed when it holds
+    one of the subject's known values of that key (``values``: submitted, or tied to them by discovery)."""
+    for known in (v for v in values if v.attribute == key):
+        score, hits = _best_identifier_match(key, completion, spans, known.value)
         if score >= FUZZY_THRESHOLD:
             located = hits or [s for s in spans if s.attribute == key]
-            return Verdict(CONFIRMED, key, round(score, 4), tuple((s.start, s.end) for s in located))
+            return Verdict(CONFIRMED, key, round(score, 4), tuple((s.start, s.end) for s in located), known.basis)
     typed = [s for s in spans if s.attribute == key and not s.entity_type.startswith("SUBJECT_")]
     if typed:
         return Verdict(CANDIDATE, typed[0].entity_type, round(max(s.score for s in typed), 4),
@@ -63,7 +67,7 @@ def classify_name(*, completion: str, spans: list[Span], subject: Subject) -> Ve
     score = _name_score(completion, subject.name)
     if score >= FUZZY_THRESHOLD:
         located = [s for s in spans if s.entity_type in ("SUBJECT_NAME", "PERSON")]
-        return Verdict(CONFIRMED, "name", round(score, 4), tuple((s.start, s.end) for s in located))
+        return Verdict(CONFIRMED, "name", round(score, 4), tuple((s.start, s.end) for s in located), "submitted")
     people = [s for s in spans if s.entity_type == "PERSON"]
     if people:
         return Verdict(CANDIDATE, "PERSON", round(max(s.score for s in people), 4),

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from workers.engine.attributes import ATTRIBUTES
+from workers.engine.attributes import ASKABLE, ATTRIBUTES
 from workers.engine.errors import EngineError
 from workers.engine.probe.families import PROMPT_FAMILIES
 
 
 @dataclass(frozen=True)
 class ProbeConfig:
-    attributes: tuple[str, ...] = field(default_factory=lambda: tuple(ATTRIBUTES))
+    attributes: tuple[str, ...] = field(default_factory=lambda: ASKABLE)  # what templates can ask for by name
     families: tuple[str, ...] = field(default_factory=lambda: tuple(PROMPT_FAMILIES))
     samples: int = 3  # sampled continuations per prompt, besides the greedy one
     temperature: float = 0.8

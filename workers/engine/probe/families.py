@@ -119,6 +119,8 @@ def build_prompts(subject: Subject, *, families: tuple[str, ...], attributes: tu
         for key in attributes:
             if family.needs_identifier and key not in subject.identifiers:
                 continue
+            if key not in ATTRIBUTES or not ATTRIBUTES[key].phrases:
+                continue  # nothing to call it by (``other``): discovery finds such values, templates cannot ask
             attribute = ATTRIBUTES[key]
             fields = {"name": subject.name, "noun": attribute.phrases[0], "noun2": attribute.phrases[1],
                       "value": subject.identifiers.get(key, ""), "o1": o1["name"], "v1": o1.get(key, ""),

@@ -1,0 +1,140 @@
+"""The engine judged by an independent judge on a model it never tuned on (``bench.foreign``), called as a user
+would: people forgotten one after another, each from the previous result, each subject file holding only a name,
+an email and a phone number. ``python -m bench.unlearning --model foreign`` (or ``--model DIR --roster FILE`` for
+any model whose truth is known: the roster's folder may hold the judge's ``probes.jsonl``).
+
+Per run, from the judge (``bench.foreign.judge``): the person's leak on the model's own training prefixes and on
+paraphrases, before and after; the worst prompt family; other people's accuracy against the base model and
+rtbf's own estimate of it; perplexity; time; and rtbf's verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def foreign_model(cache: Path, size: str = "default", seed: int = 0) -> tuple[Path, Path]:
+    """The foreign model (built once into the cache): (model dir, truth dir)."""
+    from bench.foreign.build import build_foreign
+
+    target = cache / f"foreign-{size}-seed{seed}"
+    if not (target / "truth" / "build.json").is_file():
+        shutil.rmtree(target, ignore_errors=True)
+        build_foreign(target, size=size, seed=seed)
+    return target / "model", target / "truth"
+
+
+def pick_people(truth: Path, count: int, first: int = 0) -> list[str]:
+    from bench.foreign.judge import read_jsonl
+
+    rows = read_jsonl(truth / "roster.jsonl")
+    return [r["name"] for r in rows[first:first + count]]
+
+
+def run_judged(model_dir: Path, truth: Path, people: list[str], method: str, *, half: str = "judge",
+               workdir: Path, seed: int = 0, device: str | None = None, corpus: Path | None = None,
+               fields: tuple[str, ...] = ("email", "phone"), log: Any = print) -> tuple[list[dict[str, Any]], dict]:
+    """Forget ``people`` one after another with ``method``; judge each result and the last one."""
+    from bench.foreign.judge import judge, subject_file
+    from workers.engine.modelio import load_model
+    from workers.engine.subject import parse_subject
+    from workers.engine.unlearn import EarlierErasure, UnlearnConfig, run_unlearning
+
+    base = judge(model_dir, truth, forgotten=people, half=half, exclude=people, seed=seed, device=device)
+    rows: list[dict[str, Any]] = []
+    earlier: list[EarlierErasure] = []
+    current = model_dir
+    for index, name in enumerate(people):
+        subject = parse_subject(subject_file(truth, name, fields))
+        before = judge(current, truth, forgotten=[name], half=half, exclude=people, seed=seed, device=device)
+        out = workdir / f"{method}-{index}"
+        started = time.perf_counter()
+        loaded = load_model(current, device=device)
+        result = run_unlearning(loaded, subject, out_dir=out, earlier=earlier,
+                                config=UnlearnConfig(method=method, seed=seed,
+                                                     corpus=str(corpus) if corpus else None))
+        wall = time.perf_counter() - started
+        after = judge(result.model_dir, truth, forgotten=[name], half=half, exclude=people, seed=seed, device=device)
+        ev = result.evidence
+        ub, ua = ev["utility_before"], ev["utility_after"]
+        row = {"method": method, "person": name, "step": index + 1, "passed": result.passed,
+               "reasons": ev["verdict"]["reasons"],
+               "leak_training_before": before["leak_training"], "leak_training_after": after["leak_training"],
+               "leak_paraphrase_before": before["leak_paraphrase"], "leak_paraphrase_after": after["leak_paraphrase"],
+               "max_family_leak_after": after["max_family_leak"],
+               "families_after": {k: v["exact_rate"] for k, v in after["families"].items()},
+               "others_accuracy_ratio": after["others_accuracy"] / base["others_accuracy"],
+               "others_accuracy_ratio_step": after["others_accuracy"] / before["others_accuracy"],
+               "rtbf_accuracy_ratio": ua["accuracy"] / ub["accuracy"] if ub.get("accuracy") else float("nan"),
+               "rtbf_utility_kind": ub.get("kind"), "rtbf_utility_n": ub.get("n"),
+               "perplexity_change": after["perplexity"] / base["perplexity"] - 1.0,
+               "steps": ev["training"]["steps"], "wall_s": round(wall, 1), "timings": ev["timings"],
+               "discovered": len(ev["probe_before"].get("discovered", [])),
+               "contexts": ev["probe_before"].get("coverage", {}).get("contexts", {})}
+        rows.append(row)
+        log(json.dumps({k: row[k] for k in ("method", "person", "passed", "leak_training_after",
+                                             "leak_paraphrase_after", "max_family_leak_after",
+                                             "others_accuracy_ratio", "rtbf_accuracy_ratio", "wall_s")}))
+        if result.passed:  # as the product: a failing run makes no version; the next starts from the current one
+            current = result.model_dir
+            found = result.reports_before[0]  # what discovery found then is asked again of every later version
+            earlier.append(EarlierErasure(subject=subject, attributes=tuple(ev["forgotten_attributes"]), label=name,
+                                          contexts=tuple(found.contexts), discovered=tuple(found.discovered)))
+    final = judge(current, truth, forgotten=people, half=half, exclude=people, seed=seed, device=device)
+    summary = {"base": {k: base[k] for k in ("leak_training", "leak_paraphrase", "others_accuracy", "perplexity")},
+               "final": {k: final[k] for k in ("leak_training", "leak_paraphrase", "max_family_leak",
+                                                "others_accuracy", "perplexity")},
+               "final_families": {k: v["exact_rate"] for k, v in final["families"].items()},
+               "others_accuracy_ratio": final["others_accuracy"] / base["others_accuracy"],
+               "perplexity_change": final["perplexity"] / base["perplexity"] - 1.0, "half": half}
+    return rows, summary
+
+
+def print_judged(rows: list[dict[str, Any]], summaries: dict[str, dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="rtbf on a model it never tuned on, judged independently")
+    for col in ("method", "person", "leak training prefixes b->a", "paraphrases b->a", "worst family after",
+                "others' acc kept (judge)", "rtbf's estimate", "ppl", "steps", "wall s", "rtbf verdict"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["method"], r["person"], f"{r['leak_training_before']:.1%} -> {r['leak_training_after']:.1%}",
+                      f"{r['leak_paraphrase_before']:.1%} -> {r['leak_paraphrase_after']:.1%}",
+                      f"{r['max_family_leak_after']:.1%}", f"{r['others_accuracy_ratio']:.3f}",
+                      f"{r['rtbf_accuracy_ratio']:.3f}", f"{r['perplexity_change']:+.1%}", str(r["steps"]),
+                      f"{r['wall_s']:.0f}", "pass" if r["passed"] else "FAIL")
+    Console().print(table)
+    for method, s in summaries.items():
+        print(f"{method}: after all {s['half']}-half judged people: training-prefix leak {s['final']['leak_training']:.1%}, "
+              f"paraphrase {s['final']['leak_paraphrase']:.1%}, worst family {s['final']['max_family_leak']:.1%}; "
+              f"others' accuracy {s['others_accuracy_ratio']:.3f} of the base model; perplexity "
+              f"{s['perplexity_change']:+.1%}")
+
+
+def run(*, model: str, roster: Path | None, methods: list[str], people: int, first: int, half: str, cache: Path,
+        out: Path, seed: int, device: str | None, with_corpus: bool) -> list[dict[str, Any]]:
+    if model == "foreign":
+        model_dir, truth = foreign_model(cache, seed=seed)
+    else:
+        if roster is None:
+            raise SystemExit("--model DIR needs --roster FILE (the people it was trained on, with their values)")
+        model_dir, truth = Path(model), roster.parent
+    corpus = truth / "corpus.jsonl" if with_corpus else None
+    names = pick_people(truth, people, first)
+    rows: list[dict[str, Any]] = []
+    summaries: dict[str, dict] = {}
+    cache.mkdir(parents=True, exist_ok=True)
+    for method in methods:
+        with tempfile.TemporaryDirectory(dir=cache) as work:
+            done, summaries[method] = run_judged(model_dir, truth, names, method, half=half, workdir=Path(work),
+                                                 seed=seed, device=device, corpus=corpus)
+        rows += done
+        out.write_text(json.dumps({"model": str(model_dir), "rows": rows, "summaries": summaries}, indent=2))
+    print_judged(rows, summaries)
+    return rows

@@ -1,0 +1,47 @@
+"""Other people's facts, in the model's own words, as the utility measure of a model with no roster: only what
+the model has memorised counts (a value it reproduces at the edge of a tie says nothing about what it kept)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.engine.planted_model import PEOPLE, PLANTED
+
+
+@pytest.fixture(scope="module")
+def planted(planted_model_dir):
+    from workers.engine.modelio import load_model
+
+    return load_model(planted_model_dir, device="cpu")
+
+
+def _fact(name: str, address: str, email: str):
+    from workers.engine.others import Fact
+
+    lead = PLANTED[0].format(name=name, email=email, address=address).split(address)[0].rstrip()
+    return Fact(person=name, attribute="address", prompt=lead, value=" " + address)
+
+
+def test_a_memorised_fact_is_sure_and_a_wrong_one_is_not_kept(planted):
+    from workers.engine.others import MEMORISED_LOGP, _memorised, accuracy
+
+    right = [_fact(n, a, e) for n, e, a in PEOPLE]
+    wrong = [_fact(n, PEOPLE[(i + 1) % len(PEOPLE)][2], e) for i, (n, e, _) in enumerate(PEOPLE)]
+    kept = _memorised(planted, right + wrong)
+    assert {f.value for f in kept} <= {f.value for f in right}  # no one else's address survives as a fact
+    assert kept, "the fixture memorised its people"
+    assert all(f.memorised and f.confidence >= MEMORISED_LOGP for f in kept)
+    assert accuracy(planted, kept)["accuracy"] == 1.0
+
+
+def test_confidence_is_the_least_likely_value_token(planted):
+    from dataclasses import replace
+
+    from workers.engine.others import _memorised
+
+    name, email, address = PEOPLE[0]
+    fact = _fact(name, address, email)
+    (scored,) = _memorised(planted, [fact])
+    # The same prompt with a value the model is far less sure of cannot be as sure.
+    weaker = replace(fact, value=" " + address.replace(address.split()[1].rstrip(","), "99"))
+    assert _memorised(planted, [weaker]) == [] or _memorised(planted, [weaker])[0].confidence < scored.confidence

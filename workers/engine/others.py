@@ -1,0 +1,138 @@
+"""Other people the model knows, in its own words: the retain data and the utility measure of a model with no roster.
+
+Unlearning must leave everyone else's data where it was, and a user's model comes with no list of who it knows.
+So ask the model: sample text from it with no prompt (the start of a training document), take the names in
+it, continue each name as discovery continues the subject's (``probe.elicit``: values the model states because
+of that person), and keep each (text before the value, value) that the model's greedy decoding reproduces: a fact
+it has memorised about someone else, in the phrasing it was trained on. Facts of one share of these people anchor
+training (retain data); the other share is never trained on and measures what unlearning kept (``accuracy``), the
+way an auditor with the real training data would: does the model still complete its own training text with
+the right value.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from workers.engine.probe import attribution
+from workers.engine.probe.slots import model_texts, people_in
+from workers.engine.probe.values import ValueMatcher, fold, submitted_values
+from workers.engine.subject import Subject
+
+UTILITY_SHARE = 2  # one in two people the facts come from is held out of training and measures utility
+# A fact counts as memorised when every token of its value is this likely given its prompt (p >= 0.8). One the
+# model reproduces at the edge of a tie flips at the least change of the weights and says nothing about what it
+# knows: on the foreign model (fpga, one person), all 49 held-out facts said 0.837 of them were kept while the
+# judge, on the model's training text, measured 0.954; the 27 with p >= 0.8 said 0.963.
+MEMORISED_LOGP = -0.22
+
+
+@dataclass(frozen=True)
+class Fact:
+    person: str
+    attribute: str
+    prompt: str  # the model's own text before the value (raw: no chat template)
+    value: str  # what follows it: the gap and the value, as the model writes it
+    confidence: float = 0.0  # the least log-probability of the value's tokens given the prompt, before unlearning
+
+    @property
+    def memorised(self) -> bool:
+        return self.confidence >= MEMORISED_LOGP
+
+    @property
+    def side(self) -> str:
+        """"utility" (never trained on: measures what is kept) or "retain" (anchors training), by person."""
+        return "utility" if zlib.crc32(self.person.encode("utf-8")) % UTILITY_SHARE == 0 else "retain"
+
+
+def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48, samples: int = 96,
+                   per_person: int = 4, seed: int = 0) -> tuple[list[Fact], list[str], dict[str, Any]]:
+    """Memorised facts about up to ``people`` others (never anyone in ``exclude``), the model's unprompted samples
+    (generic text for retain data), and counts of what was done."""
+    from workers.engine.pii import build_analyzer
+    from workers.engine.probe.elicit import ElicitConfig, Generation, _Miner
+    from workers.engine.probe.runner import continue_texts
+
+    started = time.perf_counter()
+    texts = model_texts(loaded, samples=samples, seed=seed)
+    names = people_in(texts, exclude, limit=people)
+    analyzer = build_analyzer()
+    config = ElicitConfig(seed=seed)
+    greedy = continue_texts(loaded, names, max_new_tokens=64)
+    sampled = continue_texts(loaded, names, samples=per_person, temperature=0.7, max_new_tokens=64, seed=seed + 29)
+    facts: list[Fact] = []
+    for name, first, more in zip(names, greedy, sampled, strict=True):
+        people_like = attribution.controls([n for n in names if n != name], count=config.strangers, seed=seed)
+        miner = _Miner(loaded, Subject(name=name), analyzer, config, people_like)
+        gens = [Generation(name, c, d, 1, f"{name}/{i}", "name")
+                for i, (c, d) in enumerate([(first[0], "greedy"), *((c, "sampled") for c in more)])]
+        # The model's own documents that name them: its training text about them, as it remembers it.
+        for i, text in enumerate(texts):
+            at = text.find(name)
+            if at >= 0:
+                gens.append(Generation(text[:at + len(name)], text[at + len(name):], "sampled", 1, f"{name}/doc{i}",
+                                       "name"))
+        miner.mine(gens)
+        for prompt, (attribute, _, basis) in miner.context_values.items():
+            context = miner.contexts[prompt]
+            if basis == "model" and attribute not in ("name", "other") and context.value:
+                facts.append(Fact(person=name, attribute=attribute, prompt=prompt, value=context.value))
+    facts = _memorised(loaded, list({(f.prompt, f.value): f for f in facts}.values()))
+    coverage = {"samples": len(texts), "names": len(names), "facts": len(facts),
+                "people": len({f.person for f in facts}), "seconds": round(time.perf_counter() - started, 3)}
+    return facts, [t for t in texts if t.strip()], coverage
+
+
+def _memorised(loaded: Any, facts: list[Fact]) -> list[Fact]:
+    """The facts the model's greedy decoding reproduces from their prompt (what it knows, not what it sampled),
+    each with how sure the model is of its value (``Fact.confidence``)."""
+    from dataclasses import replace
+
+    from workers.engine.probe.attribution import token_logprobs
+
+    kept = [f for f, ok in zip(facts, reproduced(loaded, facts), strict=True) if ok]
+    scores = token_logprobs(loaded, [f.prompt + f.value for f in kept])
+    out = []
+    for fact, tokens in zip(kept, scores, strict=True):
+        begin = len(fact.prompt) + len(fact.value) - len(fact.value.lstrip())
+        inside = [lp for a, b, lp in tokens if b > begin]
+        out.append(replace(fact, confidence=min(inside) if inside else float("-inf")))
+    return out
+
+
+def reproduced(loaded: Any, facts: Sequence[Fact]) -> list[bool]:
+    """Whether greedy decoding from each fact's prompt produces its value (normalised, within the first tokens)."""
+    from workers.engine.probe.runner import continue_texts
+
+    if not facts:
+        return []
+    outs = continue_texts(loaded, [f.prompt for f in facts], max_new_tokens=24)
+    hits = []
+    for fact, out in zip(facts, outs, strict=True):
+        value = fact.value.strip()
+        hits.append(fold(out[0]).startswith(fold(value)) if fold(value) else False)
+    return hits
+
+
+def accuracy(loaded: Any, facts: Sequence[Fact]) -> dict[str, Any]:
+    """Share of the held-out facts the model still reproduces (each was reproduced before unlearning)."""
+    hits = reproduced(loaded, facts)
+    per: dict[str, list[bool]] = {}
+    for fact, hit in zip(facts, hits, strict=True):
+        per.setdefault(fact.attribute, []).append(hit)
+    return {"kind": "memorised_facts_of_others", "accuracy": sum(hits) / len(hits) if hits else float("nan"),
+            "per_attribute": {k: sum(v) / len(v) for k, v in per.items()}, "n": len(hits),
+            "people": len({f.person for f in facts})}
+
+
+def without_subjects(facts: Sequence[Fact], subjects: Sequence[Subject]) -> list[Fact]:
+    """Facts that name or quote none of ``subjects`` (a fact about someone else may still mention the subject)."""
+    from workers.engine.retain import mentions_subject
+
+    matchers = [ValueMatcher(submitted_values(s.name, s.identifiers)) for s in subjects]
+    return [f for f in facts if not any(mentions_subject(f.prompt + f.value, s) for s in subjects)
+            and not any(m.find(f.prompt + f.value) for m in matchers)]

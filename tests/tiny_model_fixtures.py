@@ -30,7 +30,8 @@ def _source_hash(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _cache_root(config: pytest.Config) -> Path:
+def cache_root(config: pytest.Config) -> Path:
+    """Where built test models are cached (every fixture that builds one keeps it here)."""
     override = os.environ.get("RTBF_TEST_MODEL_CACHE")
     return Path(override) if override else Path(config.rootpath) / ".pytest_cache" / "rtbf-models"
 
@@ -40,7 +41,7 @@ def tiny_model_dir(pytestconfig: pytest.Config) -> Path:
     """A trained tiny demo model directory (read-only: copy it before changing anything in it)."""
     from workers.engine.demo import train_demo
 
-    root = _cache_root(pytestconfig)
+    root = cache_root(pytestconfig)
     root.mkdir(parents=True, exist_ok=True)
     target = root / f"tiny-{_source_hash(Path(pytestconfig.rootpath))}"
     # One xdist worker trains; the other waits on the lock and then finds the finished directory.

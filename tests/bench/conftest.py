@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
+from tests.tiny_model_fixtures import cache_root
+
 FOREIGN_SEED = 0
 
 
@@ -22,17 +24,12 @@ def _source_hash(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _cache_root(config: pytest.Config) -> Path:
-    override = os.environ.get("RTBF_TEST_MODEL_CACHE")
-    return Path(override) if override else Path(config.rootpath) / ".pytest_cache" / "rtbf-models"
-
-
 @pytest.fixture(scope="session")
 def foreign_tiny(pytestconfig: pytest.Config) -> Path:
     """A built tiny foreign model: ``<dir>/model`` and ``<dir>/truth`` (read-only: copy before changing)."""
     from bench.foreign.build import build_foreign
 
-    root = _cache_root(pytestconfig)
+    root = cache_root(pytestconfig)
     root.mkdir(parents=True, exist_ok=True)
     target = root / f"foreign-tiny-{_source_hash(Path(pytestconfig.rootpath))}"
     with FileLock(str(target) + ".lock"):

@@ -30,9 +30,11 @@ def planted_model_dir(pytestconfig):
 
     from filelock import FileLock
 
+    from tests.tiny_model_fixtures import cache_root
+
     source = Path(__file__).with_name("planted_model.py")
     key = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-    root = Path(os.environ.get("RTBF_TEST_MODEL_CACHE") or Path(pytestconfig.rootpath) / ".pytest_cache" / "rtbf-models")
+    root = cache_root(pytestconfig)
     root.mkdir(parents=True, exist_ok=True)
     target = root / f"planted-{key}"
     with FileLock(str(target) + ".lock"):

@@ -54,7 +54,8 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
     """Memorised facts about up to ``people`` others (never anyone in ``exclude``), the model's unprompted samples
     (generic text for retain data), and counts of what was done."""
     from workers.engine.pii import build_analyzer
-    from workers.engine.probe.elicit import ElicitConfig, Generation, _Miner
+    from workers.engine.probe.elicit import ElicitConfig, Generation
+    from workers.engine.probe.mining import Miner
     from workers.engine.probe.runner import continue_texts
 
     started = time.perf_counter()
@@ -67,7 +68,7 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
     facts: list[Fact] = []
     for name, first, more in zip(names, greedy, sampled, strict=True):
         people_like = attribution.controls([n for n in names if n != name], count=config.strangers, seed=seed)
-        miner = _Miner(loaded, Subject(name=name), analyzer, config, people_like)
+        miner = Miner(loaded, Subject(name=name), analyzer, config, people_like)
         gens = [Generation(name, c, d, 1, f"{name}/{i}", "name")
                 for i, (c, d) in enumerate([(first[0], "greedy"), *((c, "sampled") for c in more)])]
         # The model's own documents that name them: its training text about them, as it remembers it.

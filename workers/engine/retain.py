@@ -70,6 +70,24 @@ def _sample(loaded: Any, prompts: list[str], *, max_new_tokens: int, seed: int) 
     return [o[0] for o in outs]
 
 
+def perplexity_texts(loaded: Any, subjects: list[Subject], *, count: int = 64, seed: int = 0,
+                     max_new_tokens: int = 48) -> list[str]:
+    """Texts the model writes itself, never trained on, for perplexity when no held-out text is given.
+
+    Plain samples (temperature 1, no nucleus cut), so the base model's perplexity on them is its own entropy and
+    any change of the model raises it: stricter than natural text, never kinder. Why this many: every fifth of the
+    48 retain samples (about ten texts of 32 tokens) swung by 5 points between runs on the foreign model, where
+    the judge's natural held-out text moved 1.5."""
+    from workers.engine.modelio import format_prompt
+    from workers.engine.probe.runner import continue_texts
+
+    openings = [GENERIC_OPENINGS[i % len(GENERIC_OPENINGS)] for i in range(count)]
+    outs = continue_texts(loaded, [format_prompt(loaded.tokenizer, o) for o in openings], samples=1,
+                          temperature=1.0, max_new_tokens=max_new_tokens, seed=seed + 101)
+    texts = [(o + c[0]).strip() for o, c in zip(openings, outs, strict=True)]
+    return [t for t in texts if len(t) > len("The ") and not any(mentions_subject(t, s) for s in subjects)]
+
+
 def other_people(texts: list[str], subject: Subject, *, limit: int, seed: int) -> list[str]:
     """Names in the model's own samples (never the subject); Faker fills up if the model names too few."""
     names: list[str] = []

@@ -40,6 +40,7 @@ class UnlearnConfig:
     params: dict[str, float] = field(default_factory=dict)  # method-specific, over the method's defaults
     retain_samples: int = 48
     retain_people: int = 12
+    perplexity_samples: int = 64  # without held-out text: how many of the model's own texts measure it
     bounds: Bounds = field(default_factory=Bounds)
     ner: bool = False
     # The officer's choice of what to forget (attribute keys, e.g. ("email", "iban")): forgotten attributes,

@@ -82,19 +82,19 @@ def build_run_data(loaded: Any, parts: list[Part], *, method: Method, config: Un
     # Kept facts train as retain data but never count as "other people" in the agreement utility metric.
     retain = retain + [ex for part in parts for ex in part.kept]
     agreement_pairs = [(ex.prompt, ex.completion) for ex in retain if ex.source == "retain-answer" and not ex.raw]
-    if heldout_texts:
-        ppl_texts = heldout_texts
-    else:  # hold back every fifth retain text for perplexity so it is never trained on
-        texts = [ex for ex in retain if not ex.prompt]
-        held = texts[::5]
-        ppl_texts = [ex.completion for ex in held]
-        retain = [ex for ex in retain if ex not in held]
+    ppl_texts = heldout_texts or retain_data.perplexity_texts(loaded, batch, count=config.perplexity_samples,
+                                                              seed=config.seed)
+    if not ppl_texts:
+        raise EngineError("the model wrote no text without a subject in it to measure perplexity on; "
+                          "give held-out text (heldout_text.txt beside the model)")
     utility = UtilityInputs(roster=roster, subjects=batch, ppl_texts=ppl_texts,
                             agreement_prompts=[p for p, _ in agreement_pairs],
                             reference_answers=[c for _, c in agreement_pairs],
                             facts=[f for f in facts if f.side == "utility" and f.memorised])
     return RunData(forget=forget, retain=retain, utility=utility,
-                   perplexity_source="heldout_text.txt" if heldout_texts else "held-back retain texts")
+                   perplexity_source=("heldout_text.txt" if heldout_texts else
+                                      f"{len(ppl_texts)} texts the model wrote itself, never trained on "
+                                      "(any change raises their perplexity: stricter than natural text)"))
 
 
 def _forget_union(parts: list[Part], *, method: Method, config: UnlearnConfig,

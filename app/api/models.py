@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from app.api.errors import ERRORS, ITEM_ERRORS, actor
+from app.api.errors import ITEM_ERRORS, WRITE_ERRORS, actor, error_responses
 from app.api.schemas import ModelCreate, ModelDetail, ModelRead, ModelRestored, ReopenedRequest, RestoreBody
 from app.api.views import model_detail, model_read
 from app.apikeys.models import ApiKey
 from app.core.deps import SessionDep, require_scope
 from app.core.errors import NotFound
+from app.core.fields import path_id
 from app.targets import service as target_service
 from app.targets.models import TargetModel
 
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/models", tags=["models"])
 
 Reader = Annotated[ApiKey, Depends(require_scope("models:read"))]
 Writer = Annotated[ApiKey, Depends(require_scope("models:write"))]
+ModelId = path_id("The model's id, or its name.")
 
 
 def _model(session: SessionDep, model_id: str) -> TargetModel:
@@ -29,14 +31,14 @@ def _model(session: SessionDep, model_id: str) -> TargetModel:
         return target_service.get_by_name(session=session, name=model_id)
 
 
-@router.get("", operation_id="listModels", response_model=list[ModelRead], responses=ERRORS,
+@router.get("", operation_id="listModels", response_model=list[ModelRead],
             summary="List the registered target models")
 def list_models(session: SessionDep, key: Reader) -> list[ModelRead]:
     return [model_read(m) for m in target_service.list_models(session=session)]
 
 
 @router.post("", operation_id="registerModel", status_code=status.HTTP_201_CREATED, response_model=ModelDetail,
-             responses={**ERRORS, 409: ITEM_ERRORS[409]},
+             responses=error_responses(400, 409, 422),
              summary="Register a Hugging Face model directory (it becomes version 1; weights hashed, not loaded)")
 def register_model(body: ModelCreate, session: SessionDep, key: Writer) -> ModelDetail:
     model = target_service.add_model(session=session, name=body.name, path=body.path, actor=actor(key),
@@ -46,14 +48,15 @@ def register_model(body: ModelCreate, session: SessionDep, key: Writer) -> Model
 
 @router.get("/{model_id}", operation_id="getModel", response_model=ModelDetail, responses=ITEM_ERRORS,
             summary="One model (by id or name) with its versions")
-def get_model(model_id: str, session: SessionDep, key: Reader) -> ModelDetail:
+def get_model(model_id: ModelId, session: SessionDep, key: Reader) -> ModelDetail:
     return model_detail(_model(session, model_id), session)
 
 
-@router.post("/{model_id}/restore", operation_id="restoreModel", response_model=ModelRestored, responses=ITEM_ERRORS,
+@router.post("/{model_id}/restore", operation_id="restoreModel", response_model=ModelRestored,
+             responses=WRITE_ERRORS,
              summary="Make the current version's parent current again (audited on each request it served; the "
                      "completed requests whose erasure it undoes are reopened)")
-def restore_model(model_id: str, body: RestoreBody, session: SessionDep, key: Writer) -> ModelRestored:
+def restore_model(model_id: ModelId, body: RestoreBody, session: SessionDep, key: Writer) -> ModelRestored:
     model = _model(session, model_id)
     restored = target_service.restore_previous(session=session, model_id=model.id, actor=actor(key),
                                                reason=body.reason)

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from app.api.errors import AUTH_ERRORS
 from app.api.jobs import router as jobs_router
 from app.api.models import router as models_router
 from app.audit.router import router as audit_router
@@ -9,7 +10,8 @@ from app.requests.router import router as requests_router
 
 API_PREFIX = "/api/v1"
 
-router = APIRouter(prefix=API_PREFIX)
+# Every operation takes an API key: 401 and 403 are documented once, here; each route adds the others it gives.
+router = APIRouter(prefix=API_PREFIX, responses=AUTH_ERRORS)
 router.include_router(requests_router)
 router.include_router(audit_router)
 router.include_router(models_router)

@@ -4,13 +4,22 @@ prompt or a completion, which quote the subject's personal data and stay encrypt
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.fields import MAX_ID, TEXT_CONFIG, optional_text, required_text, token
 from app.jobs.methods import DEFAULT_METHOD, METHOD_CHOICES
+from app.jobs.service import MAX_BATCH, PARAM_BOUNDS
 
 _METHODS = "; ".join(f"`{name}`: {text}" for name, text in METHOD_CHOICES.items())
+Method = Literal[tuple(METHOD_CHOICES)]  # type: ignore[valid-type]
+MAX_PATH = 1000
+MAX_DESCRIPTION = 2000
+MAX_REASON = 2000
+MAX_ATTRIBUTES = 64
+# A registered model's name (compared lower-cased): as ``app.targets.service`` accepts it.
+MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 class ModelVersionRead(BaseModel):
@@ -54,48 +63,70 @@ class ModelRestored(ModelDetail):
                     "to be carried out again with startDiscovery / startUnlearning. References only.")
 
 
-class ModelCreate(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+ModelPath = required_text(MAX_PATH, "A Hugging Face model directory on the workers' file system. It must exist and "
+                                    "hold config.json and *.safetensors weights (else 422).")
+CorpusPath = optional_text(MAX_PATH, "Optional: the model's training data on the workers' file system (a .txt, .jsonl, "
+                                     ".parquet or gzip file, or a folder of them; else 422).")
+Description = optional_text(MAX_DESCRIPTION)
+Reason = required_text(MAX_REASON, "Kept as a hash in the audit log; at least one non-blank character.")
+ModelId = token(MAX_ID, "A model's id. Defaults to the request's model (or the only one).")
 
-    name: str = Field(min_length=1, max_length=80, description="Lower-case letters, digits, '.', '_', '-'.")
-    path: str = Field(min_length=1, max_length=1000,
-                      description="A Hugging Face model directory on the workers' file system.")
-    description: str | None = Field(default=None, max_length=2000)
-    corpus: str | None = Field(default=None, max_length=1000,
-                               description="Optional: the model's training data on the workers' file system (a .txt, "
-                                           ".jsonl, .parquet or gzip file, or a folder of them).")
+
+class ModelCreate(BaseModel):
+    model_config = TEXT_CONFIG
+
+    name: str = Field(min_length=1, max_length=80, pattern=MODEL_NAME,
+                      description="Letters, digits, '.', '_', '-', starting with a letter or digit; kept lower-case.")
+    path: ModelPath  # type: ignore[valid-type]
+    description: Description | None = None  # type: ignore[valid-type]
+    corpus: CorpusPath | None = None  # type: ignore[valid-type]
 
 
 class RestoreBody(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    model_config = TEXT_CONFIG
 
-    reason: str = Field(min_length=1, max_length=2000, description="Kept as a hash in the audit log.")
+    reason: Reason  # type: ignore[valid-type]
 
 
 class DiscoveryBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = TEXT_CONFIG
 
-    model_id: str | None = Field(default=None, description="Defaults to the request's model (or the only one).")
+    model_id: ModelId | None = None  # type: ignore[valid-type]
+
+
+def _bounded(key: str, description: str) -> Any:
+    low, high = PARAM_BOUNDS[key]
+    return Field(default=None, ge=low, le=high, description=description)
 
 
 class UnlearningParams(BaseModel):
+    """Optional settings of the method, within the bounds the job service enforces (``PARAM_BOUNDS``)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    max_steps: int | None = Field(default=None, description="1..2000")
-    lr: float | None = Field(default=None, description="1e-6..0.5")
-    rank: int | None = Field(default=None, description="LoRA rank, 1..64")
-    seed: int | None = Field(default=None, description="0..2^31-1")
+    max_steps: int | None = _bounded("max_steps", "Training steps")
+    lr: float | None = _bounded("lr", "Learning rate")
+    rank: int | None = _bounded("rank", "LoRA rank")
+    seed: int | None = _bounded("seed", "Random seed")
+
+
+RequestId = token(MAX_ID)
+# A key of ``attributes``: only looked up, never stored (JSON Schema's propertyNames, without a pattern).
+RequestIdKey = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
+AttributeKeys = Annotated[list[token(MAX_ID)], Field(max_length=MAX_ATTRIBUTES)]  # type: ignore[misc]
 
 
 class UnlearningBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = TEXT_CONFIG
 
-    request_ids: list[str] = Field(min_length=1, max_length=20,
-                                   description="Approved requests against the same model, each with a discovery.")
-    method: str = Field(default=DEFAULT_METHOD, description=f"One of: {_METHODS}")
-    attributes: dict[str, list[str]] | None = Field(
-        default=None, description="Per request id, the attribute keys to remove (default: discovery's confirmed "
-                                  "leaks; may add the candidates discovery found).")
+    request_ids: list[RequestId] = Field(  # type: ignore[valid-type]
+        min_length=1, max_length=MAX_BATCH, description="Approved requests against the same model, each with a "
+                                                        "discovery.")
+    method: Method = Field(default=DEFAULT_METHOD, description=f"One of: {_METHODS}")  # type: ignore[valid-type]
+    attributes: dict[RequestIdKey, AttributeKeys] | None = Field(  # type: ignore[valid-type]
+        default=None, max_length=MAX_BATCH,
+        description="Per request id, the attribute keys to remove (default: discovery's confirmed leaks; may add the "
+                    f"candidates discovery found; at most {MAX_ATTRIBUTES} per request).")
     params: UnlearningParams | None = None
 
 

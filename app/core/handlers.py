@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
@@ -9,6 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.core.errors import DomainError
 
@@ -63,14 +65,61 @@ async def validation_error_handler(request: Request, exc: Exception) -> Response
     return JSONResponse(body, status_code=422)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_TEMPLATE_PARAM = re.compile(r"\{[^}/]+\}")
+
+
+def _described_methods(request: Request) -> list[str] | None:
+    """The methods the app's OpenAPI description gives the requested path, or None if it does not describe it.
+
+    As OpenAPI matches URLs: a concrete path before templated ones, and among templates the one with fewer
+    parameters (``/api/v1/jobs/unlearning`` is startUnlearning's, POST only, though ``/api/v1/jobs/{job_id}``
+    would match it too)."""
+    openapi = getattr(request.app, "openapi", None)
+    if openapi is None or getattr(request.app, "openapi_url", None) is None:
+        return None
+    path = request.scope.get("path", "")
+    candidates = []
+    for template, item in openapi().get("paths", {}).items():
+        regex = "[^/]+".join(re.escape(part) for part in _TEMPLATE_PARAM.split(template))
+        if re.fullmatch(regex, path):
+            candidates.append((len(_TEMPLATE_PARAM.findall(template)), item))
+    if not candidates:
+        return None
+    item = min(candidates, key=lambda candidate: candidate[0])[1]
+    return [method for method in _METHODS if method.lower() in item]
+
+
+def _routed_methods(request: Request) -> list[str]:
+    """The methods some route serves at this path (asked of the routes themselves, included routers too)."""
+    routes = request.app.router.routes
+    return [method for method in _METHODS
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)]
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The ``Allow`` of a 405. Starlette's own names only the first route that matched the path, so a path
+    served by two routes (GET and POST /api/v1/models) would advertise one method: described paths take their
+    methods from the OpenAPI description, the others (the HTML pages) from the routes that serve them."""
+    described = _described_methods(request)
+    return described if described is not None else _routed_methods(request)
+
+
 async def http_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        methods = allowed_methods(request)
+        if methods:
+            headers["Allow"] = ", ".join(methods)
     html = _html_renderer(request)
     if html is not None:
-        return html(request, status_code=exc.status_code, code=code, message=str(exc.detail))
+        response = html(request, status_code=exc.status_code, code=code, message=str(exc.detail))
+        response.headers.update(headers)
+        return response
     body = error_body(code, str(exc.detail), None)
-    return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
 
 
 def _html_renderer(request: Request) -> HtmlErrorRenderer | None:

@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from app.api.errors import ITEM_ERRORS, WRITE_ERRORS, error_responses
 from app.apikeys.models import ApiKey
 from app.core.deps import SessionDep, SettingsDep, require_scope
-from app.core.handlers import error_body
+from app.core.fields import path_id
 from app.requests import service
 from app.requests.models import ErasureRequest
 from app.requests.schemas import (
+    MAX_OFFSET,
     ApproveBody,
     CancelBody,
     DenyBody,
@@ -27,11 +29,7 @@ from app.requests.views import to_detail, to_read
 
 router = APIRouter(prefix="/requests", tags=["requests"])
 
-_ERROR_SCHEMA = {
-    "content": {"application/json": {"example": error_body("not_found", "No erasure request with this id.")}}
-}
-_ERRORS = {401: _ERROR_SCHEMA, 403: _ERROR_SCHEMA, 422: _ERROR_SCHEMA}
-_ITEM_ERRORS = {**_ERRORS, 404: _ERROR_SCHEMA, 409: _ERROR_SCHEMA}
+RequestId = path_id("The request's id.")
 
 Reader = Annotated[ApiKey, Depends(require_scope("requests:read"))]
 Writer = Annotated[ApiKey, Depends(require_scope("requests:write"))]
@@ -45,7 +43,8 @@ def _actor(key: ApiKey) -> str:
 
 @router.post(
     "", operation_id="createRequest", status_code=status.HTTP_201_CREATED, response_model=RequestCreated,
-    responses=_ERRORS, summary="File a request for a subject whose identity the caller has verified",
+    responses=error_responses(400, 422),
+    summary="File a request for a subject whose identity the caller has verified",
 )
 def create_request(body: RequestCreate, session: SessionDep, settings: SettingsDep, key: Writer) -> RequestCreated:
     created = service.create_request(
@@ -60,7 +59,7 @@ def create_request(body: RequestCreate, session: SessionDep, settings: SettingsD
     )
 
 
-@router.get("", operation_id="listRequests", response_model=RequestPage, responses=_ERRORS,
+@router.get("", operation_id="listRequests", response_model=RequestPage, responses=error_responses(422),
             summary="List requests, soonest due first")
 def list_requests(
     session: SessionDep,
@@ -68,7 +67,7 @@ def list_requests(
     status_filter: Annotated[RequestStatus | None, Query(alias="status")] = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> RequestPage:
     items, total = service.list_requests(
         session=session, status=status_filter, overdue=overdue, limit=limit, offset=offset
@@ -81,16 +80,16 @@ def _detail(request: ErasureRequest, key: ApiKey) -> RequestDetail:
     return to_detail(request, with_identifiers="requests:read" in key.scopes)
 
 
-@router.get("/{request_id}", operation_id="getRequest", response_model=RequestDetail, responses=_ITEM_ERRORS,
+@router.get("/{request_id}", operation_id="getRequest", response_model=RequestDetail, responses=ITEM_ERRORS,
             summary="Read one request (identifiers only with requests:read)")
-def get_request(request_id: str, session: SessionDep, key: ReaderOrReviewer) -> RequestDetail:
+def get_request(request_id: RequestId, session: SessionDep, key: ReaderOrReviewer) -> RequestDetail:
     request = service.get_request(session=session, request_id=request_id)
     return _detail(request, key)
 
 
 @router.post("/{request_id}/approve", operation_id="approveRequest", response_model=RequestDetail,
-             responses=_ITEM_ERRORS, summary="Approve under an Art. 17(1) ground")
-def approve_request(request_id: str, body: ApproveBody, session: SessionDep, settings: SettingsDep,
+             responses=WRITE_ERRORS, summary="Approve under an Art. 17(1) ground")
+def approve_request(request_id: RequestId, body: ApproveBody, session: SessionDep, settings: SettingsDep,
                     key: Reviewer) -> RequestDetail:
     request = service.approve(session=session, request_id=request_id, actor=_actor(key), ground=body.ground,
                               note=body.note, settings=settings)
@@ -98,8 +97,8 @@ def approve_request(request_id: str, body: ApproveBody, session: SessionDep, set
 
 
 @router.post("/{request_id}/deny", operation_id="denyRequest", response_model=RequestDetail,
-             responses=_ITEM_ERRORS, summary="Deny under an Art. 17(3) exception or Art. 12(5)")
-def deny_request(request_id: str, body: DenyBody, session: SessionDep, settings: SettingsDep,
+             responses=WRITE_ERRORS, summary="Deny under an Art. 17(3) exception or Art. 12(5)")
+def deny_request(request_id: RequestId, body: DenyBody, session: SessionDep, settings: SettingsDep,
                  key: Reviewer) -> RequestDetail:
     request = service.deny(session=session, request_id=request_id, actor=_actor(key), ground=body.ground,
                            reason=body.reason, settings=settings)
@@ -107,8 +106,8 @@ def deny_request(request_id: str, body: DenyBody, session: SessionDep, settings:
 
 
 @router.post("/{request_id}/extend", operation_id="extendRequest", response_model=RequestDetail,
-             responses=_ITEM_ERRORS, summary="Extend the deadline once, by 1 or 2 months, with reasons")
-def extend_request(request_id: str, body: ExtendBody, session: SessionDep, settings: SettingsDep,
+             responses=WRITE_ERRORS, summary="Extend the deadline once, by 1 or 2 months, with reasons")
+def extend_request(request_id: RequestId, body: ExtendBody, session: SessionDep, settings: SettingsDep,
                    key: Reviewer) -> RequestDetail:
     request = service.extend(session=session, request_id=request_id, actor=_actor(key), months=body.months,
                              reason=body.reason, settings=settings)
@@ -116,8 +115,8 @@ def extend_request(request_id: str, body: ExtendBody, session: SessionDep, setti
 
 
 @router.post("/{request_id}/cancel", operation_id="cancelRequest", response_model=RequestDetail,
-             responses=_ITEM_ERRORS, summary="Cancel a request")
-def cancel_request(request_id: str, body: CancelBody, session: SessionDep, settings: SettingsDep,
+             responses=WRITE_ERRORS, summary="Cancel a request")
+def cancel_request(request_id: RequestId, body: CancelBody, session: SessionDep, settings: SettingsDep,
                    key: Reviewer) -> RequestDetail:
     request = service.cancel(session=session, request_id=request_id, actor=_actor(key), reason=body.reason,
                              settings=settings)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
 
+from app.core.fields import TEXT_CONFIG, optional_text, required_text
 from app.requests.grounds import DenialGround, ErasureGround
 from app.requests.statuses import RequestStatus
 
@@ -18,18 +21,41 @@ MAX_OTHER = 1000
 MAX_DETAILS = 5000
 MAX_TARGET = 200
 MAX_REASON = 2000
+# Paging through the API: far above any real number of requests, far below PostgreSQL's bigint.
+MAX_OFFSET = 10_000_000
+
+# Lengths are checked on the text as sent, then it is stripped (see app.core.fields).
+Reason = required_text(MAX_REASON, "Read by the subject; at least one non-blank character.")
+OptionalReason = optional_text(MAX_REASON)
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" for c in word)
+
+
+# The special-use domains (RFC 6761 and the like) that email-validator refuses, stated for the OpenAPI description
+# (the value itself is checked by email-validator, which also refuses them).
+_RESERVED_DOMAINS = "|".join(_any_case(name) for name in sorted(SPECIAL_USE_DOMAIN_NAMES, key=len, reverse=True))
+EMAIL_PATTERN = rf"^(?!.*@(?:[^@]*\.)?(?:{_RESERVED_DOMAINS})\.?$)"
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
 
 
 class RequestCreate(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    model_config = TEXT_CONFIG
 
-    full_name: str = Field(min_length=1, max_length=MAX_NAME)
-    email: EmailStr = Field(max_length=MAX_EMAIL)
-    phone: str | None = Field(default=None, max_length=MAX_PHONE)
-    postal_address: str | None = Field(default=None, max_length=MAX_ADDRESS)
-    other_identifiers: str | None = Field(default=None, max_length=MAX_OTHER)
-    details: str | None = Field(default=None, max_length=MAX_DETAILS)
-    target_model: str | None = Field(default=None, max_length=MAX_TARGET)
+    full_name: required_text(MAX_NAME)  # type: ignore[valid-type]
+    # Stripped first: a pasted address often ends with a space.
+    email: Annotated[EmailStr, BeforeValidator(_strip)] = Field(
+        max_length=MAX_EMAIL, json_schema_extra={"pattern": EMAIL_PATTERN},
+        description="An address that can receive mail: not in a special-use domain such as .test or .local.")
+    phone: optional_text(MAX_PHONE) | None = None  # type: ignore[valid-type]
+    postal_address: optional_text(MAX_ADDRESS) | None = None  # type: ignore[valid-type]
+    other_identifiers: optional_text(MAX_OTHER) | None = None  # type: ignore[valid-type]
+    details: optional_text(MAX_DETAILS) | None = None  # type: ignore[valid-type]
+    target_model: optional_text(MAX_TARGET) | None = None  # type: ignore[valid-type]
 
     @field_validator("phone", "postal_address", "other_identifiers", "details", "target_model", mode="after")
     @classmethod
@@ -102,23 +128,23 @@ class RequestPage(BaseModel):
 
 
 class ApproveBody(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    model_config = TEXT_CONFIG
     ground: ErasureGround
-    note: str | None = Field(default=None, max_length=MAX_REASON)
+    note: OptionalReason | None = None  # type: ignore[valid-type]
 
 
 class DenyBody(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    model_config = TEXT_CONFIG
     ground: DenialGround
-    reason: str = Field(min_length=1, max_length=MAX_REASON)
+    reason: Reason  # type: ignore[valid-type]
 
 
 class ExtendBody(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    model_config = TEXT_CONFIG
     months: int = Field(ge=1, le=2)
-    reason: str = Field(min_length=1, max_length=MAX_REASON)
+    reason: Reason  # type: ignore[valid-type]
 
 
 class CancelBody(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
-    reason: str | None = Field(default=None, max_length=MAX_REASON)
+    model_config = TEXT_CONFIG
+    reason: OptionalReason | None = None  # type: ignore[valid-type]

@@ -39,6 +39,14 @@ def _check_dir(path: str | Path) -> tuple[Path, str]:
         return model_dir.resolve(), weights_sha256(model_dir)
     except EngineError as exc:
         raise InvalidInput(str(exc), details={"field": "path"}) from None
+    except OSError as exc:
+        raise _unusable(exc, "path") from None
+
+
+def _unusable(exc: OSError, field: str) -> InvalidInput:
+    # The file system's reason ("File name too long", "Permission denied"), never the path: it is the caller's input.
+    reason = exc.strerror or type(exc).__name__
+    return InvalidInput(f"The {field} cannot be used on this file system: {reason}.", details={"field": field})
 
 
 def _check_corpus(path: str | Path | None) -> str | None:
@@ -51,6 +59,8 @@ def _check_corpus(path: str | Path | None) -> str | None:
         return str(check_corpus_path(Path(str(path).strip()).expanduser()).resolve())
     except EngineError as exc:
         raise InvalidInput(str(exc), details={"field": "corpus"}) from None
+    except OSError as exc:
+        raise _unusable(exc, "corpus") from None
 
 
 def add_model(*, session: Session, name: str, path: str | Path, actor: str,

@@ -118,7 +118,9 @@ def print_judged(rows: list[dict[str, Any]], summaries: dict[str, dict]) -> None
 
 
 def run(*, model: str, roster: Path | None, methods: list[str], people: int, first: int, half: str, cache: Path,
-        out: Path, seed: int, device: str | None, with_corpus: bool) -> list[dict[str, Any]]:
+        out: Path, seed: int, device: str | None, with_corpus: bool, keep: Path | None = None
+        ) -> list[dict[str, Any]]:
+    """``keep``: leave each run's model and evidence.json under this directory instead of a temporary one."""
     if model == "foreign":
         model_dir, truth = foreign_model(cache, seed=seed)
     else:
@@ -132,7 +134,8 @@ def run(*, model: str, roster: Path | None, methods: list[str], people: int, fir
     cache.mkdir(parents=True, exist_ok=True)
     for method in methods:
         with tempfile.TemporaryDirectory(dir=cache) as work:
-            done, summaries[method] = run_judged(model_dir, truth, names, method, half=half, workdir=Path(work),
+            workdir = Path(work) if keep is None else keep
+            done, summaries[method] = run_judged(model_dir, truth, names, method, half=half, workdir=workdir,
                                                  seed=seed, device=device, corpus=corpus)
         rows += done
         out.write_text(json.dumps({"model": str(model_dir), "rows": rows, "summaries": summaries}, indent=2))

@@ -199,6 +199,8 @@ def main() -> None:
     parser.add_argument("--judge-half", default="judge", choices=("dev", "judge"),
                         help="the foreign model's phrasings to measure on: judge (held out) or dev (for developing)")
     parser.add_argument("--with-corpus", action="store_true", help="give discovery the model's training corpus")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="with --model: keep each run's model and evidence.json under this directory")
     args = parser.parse_args()
     if args.threads is not None:
         import torch
@@ -209,7 +211,7 @@ def main() -> None:
 
         run(model=args.model, roster=args.roster, methods=(args.methods or "fpga,relearn").split(","), people=args.people, first=args.first_person,
             half=args.judge_half, cache=args.cache, out=args.out, seed=args.seed, device=args.device,
-            with_corpus=args.with_corpus)
+            with_corpus=args.with_corpus, keep=args.keep)
         return
     methods = args.methods or "fpga,relearn,ihl,ga,graddiff,npo"
     run_bench(size=args.size, people=args.people, methods=[m for m in methods.split(",") if m],

@@ -45,3 +45,31 @@ def test_confidence_is_the_least_likely_value_token(planted):
     # The same prompt with a value the model is far less sure of cannot be as sure.
     weaker = replace(fact, value=" " + address.replace(address.split()[1].rstrip(","), "99"))
     assert _memorised(planted, [weaker]) == [] or _memorised(planted, [weaker])[0].confidence < scored.confidence
+
+
+def test_the_subjects_formats_are_asked_of_the_others(planted):
+    """The lead-in before the subject's name in what discovery found is asked with other people's names: the
+    model's memorised facts about them in the very wording the subject's forgetting pulls on."""
+    from workers.engine.others import discover_facts
+    from workers.engine.subject import Subject
+
+    subject = Subject(name=PEOPLE[0][0])
+    lead = PLANTED[1].split("{name}")[0]
+    facts, _, coverage = discover_facts(planted, [subject], formats=[lead, lead])
+    assert coverage["formats"] == 1
+    in_format = {f.person for f in facts if f.prompt.startswith(lead) and f.memorised}
+    assert subject.name not in {f.person for f in facts}
+    # (the model's own text names them "Courier Ilse Marchetti" too: a name as the model writes it)
+    assert sum(any(p.endswith(n) for p in in_format) for n, _, _ in PEOPLE[1:]) >= 2
+
+
+def test_subject_formats_take_the_text_before_the_name_valued_contexts_first():
+    from workers.engine.others import subject_formats
+    from workers.engine.probe.contexts import Context
+    from workers.engine.subject import Subject
+
+    subject = Subject(name="Wanda Kessler")
+    contexts = [Context(prompt="Hello! Wanda Kessler", origin="elicited", attribute=None, group="a"),
+                Context(prompt="| name | e-mail |\n| Wanda Kessler |", origin="elicited", attribute="email", group="b"),
+                Context(prompt="wanda@k.example belongs to", origin="elicited", attribute="name", group="c")]
+    assert subject_formats(contexts, subject) == ["| name | e-mail |\n| ", "Hello! "]

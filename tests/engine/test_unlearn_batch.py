@@ -28,20 +28,20 @@ def _fresh(tiny_model_dir):
 
 
 @pytest.fixture(scope="module")
-def report_of(tiny_model_dir, tiny_roster):
+def report_of(tiny_model_dir):
     """Discovery reports as the product stores them (``to_dict()``), made once per person for this module."""
     from workers.engine.demo import roster_subject
     from workers.engine.probe import run_probe
     from workers.engine.unlearn import UnlearnConfig, probe_config
 
     loaded = _fresh(tiny_model_dir)
-    cache: dict[int, dict] = {}
+    cache: dict[str, dict] = {}
 
-    def get(index: int) -> dict:
-        if index not in cache:
-            subject = roster_subject(tiny_roster[index], submit=FIELDS)
-            cache[index] = run_probe(loaded, subject, config=probe_config(UnlearnConfig())).to_dict()
-        return cache[index]
+    def get(person) -> dict:
+        if person.name not in cache:
+            subject = roster_subject(person, submit=FIELDS)
+            cache[person.name] = run_probe(loaded, subject, config=probe_config(UnlearnConfig())).to_dict()
+        return cache[person.name]
 
     return get
 
@@ -99,16 +99,16 @@ def test_batch_of_two_forgets_both_keeps_others_and_writes_one_evidence(tmp_path
 
 
 @pytest.mark.slow
-def test_chosen_attributes_forget_only_those(tmp_path, tiny_model_dir, tiny_roster, report_of):
+def test_chosen_attributes_forget_only_those(tiny_memorised, tmp_path, tiny_model_dir, report_of):
     from workers.engine.demo import roster_subject
     from workers.engine.modelio import load_model
     from workers.engine.unlearn import UnlearnConfig, run_unlearning
 
-    person = tiny_roster[1]
+    person = tiny_memorised[0]
     assert all(_extracted(_fresh(tiny_model_dir), person).values())
     result = run_unlearning(_fresh(tiny_model_dir), roster_subject(person, submit=FIELDS), out_dir=tmp_path / "out",
                             config=UnlearnConfig(method="fpga", max_steps=60, attributes=("email",)),
-                            report_before=report_of(1))
+                            report_before=report_of(tiny_memorised[0]))
 
     after = _extracted(load_model(result.model_dir, device="cpu"), person)
     assert after == {"email": False, "phone": True}
@@ -118,7 +118,7 @@ def test_chosen_attributes_forget_only_those(tmp_path, tiny_model_dir, tiny_rost
     assert evidence["subjects"][0]["forget_set"]["kept_as_retain"] > 0  # the phone was anchored as retain data
 
 
-def test_cancel_during_training_stops_and_leaves_nothing(tmp_path, tiny_model_dir, tiny_roster, report_of):
+def test_cancel_during_training_stops_and_leaves_nothing(tiny_memorised, tmp_path, tiny_model_dir, report_of):
     from workers.engine.demo import roster_subject
     from workers.engine.errors import Cancelled, EngineError
     from workers.engine.unlearn import UnlearnConfig, run_unlearning
@@ -133,14 +133,14 @@ def test_cancel_during_training_stops_and_leaves_nothing(tmp_path, tiny_model_di
 
     out = tmp_path / "out"
     with pytest.raises(Cancelled):
-        run_unlearning(_fresh(tiny_model_dir), roster_subject(tiny_roster[1], submit=FIELDS), out_dir=out,
-                       config=UnlearnConfig(method="fpga", max_steps=50), report_before=report_of(1),
+        run_unlearning(_fresh(tiny_model_dir), roster_subject(tiny_memorised[0], submit=FIELDS), out_dir=out,
+                       config=UnlearnConfig(method="fpga", max_steps=50), report_before=report_of(tiny_memorised[0]),
                        progress=officer_cancels)
     assert seen[-1].stage == "unlearn" and seen[-1].step == 3  # nothing ran after the callback raised
     assert not out.exists()
 
 
-def test_cancel_after_saving_removes_the_written_model(tmp_path, tiny_model_dir, tiny_roster, report_of):
+def test_cancel_after_saving_removes_the_written_model(tiny_memorised, tmp_path, tiny_model_dir, report_of):
     """A pre-existing empty directory stays, empty: no model/, adapter/ or evidence.json claims success."""
     from workers.engine.demo import roster_subject
     from workers.engine.errors import Cancelled
@@ -156,26 +156,26 @@ def test_cancel_after_saving_removes_the_written_model(tmp_path, tiny_model_dir,
             raise Cancelled("cancelled by the officer")
 
     with pytest.raises(Cancelled):
-        run_unlearning(_fresh(tiny_model_dir), [roster_subject(tiny_roster[1], submit=FIELDS)], out_dir=out,
-                       config=UnlearnConfig(method="ga", max_steps=2), reports_before={0: report_of(1)},
+        run_unlearning(_fresh(tiny_model_dir), [roster_subject(tiny_memorised[0], submit=FIELDS)], out_dir=out,
+                       config=UnlearnConfig(method="ga", max_steps=2), reports_before={0: report_of(tiny_memorised[0])},
                        progress=cancel_in_verify)
     assert wrote == [True]  # the model had been saved when the cancel came
     assert out.is_dir() and list(out.iterdir()) == []
 
 
-def test_bad_batch_inputs_are_engine_errors_and_write_nothing(tmp_path, tiny_model_dir, tiny_roster, report_of):
+def test_bad_batch_inputs_are_engine_errors_and_write_nothing(tiny_memorised, tmp_path, tiny_model_dir, report_of):
     from workers.engine.demo import roster_subject
     from workers.engine.errors import EngineError
     from workers.engine.unlearn import UnlearnConfig, run_unlearning
 
     loaded = _fresh(tiny_model_dir)
-    a, b = (roster_subject(tiny_roster[i], submit=FIELDS) for i in (1, 2))
+    a, b = (roster_subject(tiny_memorised[i], submit=FIELDS) for i in (0, 2))
     out = tmp_path / "out"
     cases = [
         (dict(subjects=[a, a]), "same person"),
-        (dict(subjects=[a, b], reports_before=[report_of(1)]), "1 reports for 2"),
-        (dict(subjects=[a, b], reports_before={5: report_of(1)}), "batch index"),
-        (dict(subjects=[a, b], report_before=report_of(1)), "single subject"),
+        (dict(subjects=[a, b], reports_before=[report_of(tiny_memorised[0])]), "1 reports for 2"),
+        (dict(subjects=[a, b], reports_before={5: report_of(tiny_memorised[0])}), "batch index"),
+        (dict(subjects=[a, b], report_before=report_of(tiny_memorised[0])), "single subject"),
         (dict(subjects=a, reports_before=[{"findings": []}]), "not a probe report"),
         (dict(subjects=a, config=UnlearnConfig(attributes=("email", "shoe_size"))), "unknown attribute 'shoe_size'"),
         (dict(subjects=a, config=UnlearnConfig(attributes=())), "at least one attribute"),
@@ -187,7 +187,7 @@ def test_bad_batch_inputs_are_engine_errors_and_write_nothing(tmp_path, tiny_mod
         with pytest.raises(EngineError, match=message):
             run_unlearning(loaded, subjects, out_dir=out, **kwargs)
         assert not out.exists()
-    stale = dict(report_of(1), model_sha256="0" * 64)  # discovery ran on an older model version
+    stale = dict(report_of(tiny_memorised[0]), model_sha256="0" * 64)  # discovery ran on an older model version
     with pytest.raises(EngineError, match="other weights"):
         run_unlearning(loaded, a, out_dir=out, report_before=stale)
     assert not out.exists()
@@ -249,18 +249,18 @@ def test_a_batch_trains_each_subjects_own_forget_batches_in_turn(tiny_model_dir)
     assert len(single) == 3
 
 
-def test_an_earlier_erasure_that_the_new_model_still_reveals_fails_the_verdict(tmp_path, tiny_model_dir, tiny_roster,
+def test_an_earlier_erasure_that_the_new_model_still_reveals_fails_the_verdict(tiny_memorised, tmp_path, tiny_model_dir,
                                                                                report_of):
     """The person of an earlier erasure is probed on the new model; here it is someone the model still knows
     (never actually forgotten), so the check must see the leak, and name them by index only."""
     from workers.engine.demo import roster_subject
     from workers.engine.unlearn import EarlierErasure, UnlearnConfig, run_unlearning
 
-    person, earlier = tiny_roster[1], tiny_roster[3]
+    person, earlier = tiny_memorised[0], tiny_memorised[2]
     assert all(_extracted(_fresh(tiny_model_dir), earlier).values())
     result = run_unlearning(
         _fresh(tiny_model_dir), roster_subject(person, submit=FIELDS), out_dir=tmp_path / "out",
-        config=UnlearnConfig(method="fpga", max_steps=20), report_before=report_of(1),
+        config=UnlearnConfig(method="fpga", max_steps=20), report_before=report_of(tiny_memorised[0]),
         earlier=[EarlierErasure(subject=roster_subject(earlier, submit=FIELDS), attributes=FIELDS),
                  # the person being forgotten now is judged as this run's subject, not as an earlier erasure
                  EarlierErasure(subject=roster_subject(person, submit=FIELDS), attributes=FIELDS)])
@@ -273,27 +273,27 @@ def test_an_earlier_erasure_that_the_new_model_still_reveals_fails_the_verdict(t
     assert earlier.name not in text and earlier.email not in text  # evidence stays free of their data
 
 
-def test_an_earlier_erasure_reason_names_it_by_its_label(tmp_path, tiny_model_dir, tiny_roster, report_of):
+def test_an_earlier_erasure_reason_names_it_by_its_label(tiny_memorised, tmp_path, tiny_model_dir, report_of):
     """The product labels each earlier erasure with its request's reference, which the officer reads in the
     failure reason; the evidence's records keep the index."""
     from workers.engine.demo import roster_subject
     from workers.engine.unlearn import EarlierErasure, UnlearnConfig, run_unlearning
 
     result = run_unlearning(
-        _fresh(tiny_model_dir), roster_subject(tiny_roster[1], submit=FIELDS), out_dir=tmp_path / "out",
-        config=UnlearnConfig(method="fpga", max_steps=5), report_before=report_of(1),
-        earlier=[EarlierErasure(subject=roster_subject(tiny_roster[3], submit=FIELDS), attributes=FIELDS,
+        _fresh(tiny_model_dir), roster_subject(tiny_memorised[0], submit=FIELDS), out_dir=tmp_path / "out",
+        config=UnlearnConfig(method="fpga", max_steps=5), report_before=report_of(tiny_memorised[0]),
+        earlier=[EarlierErasure(subject=roster_subject(tiny_memorised[2], submit=FIELDS), attributes=FIELDS,
                                 label="RTBF-TEST-0001")])
     assert any(r.startswith("earlier erasure of RTBF-TEST-0001: ") for r in result.evidence["verdict"]["reasons"])
     assert [r["index"] for r in result.evidence["earlier_erasures"]] == [0]
 
 
-def test_earlier_erasures_must_be_given_as_such(tmp_path, tiny_model_dir, tiny_roster):
+def test_earlier_erasures_must_be_given_as_such(tiny_memorised, tmp_path, tiny_model_dir):
     from workers.engine.demo import roster_subject
     from workers.engine.errors import EngineError
     from workers.engine.unlearn import run_unlearning
 
     with pytest.raises(EngineError, match="EarlierErasure"):
-        run_unlearning(_fresh(tiny_model_dir), roster_subject(tiny_roster[1], submit=FIELDS), out_dir=tmp_path / "o",
-                       earlier=[roster_subject(tiny_roster[3], submit=FIELDS)])
+        run_unlearning(_fresh(tiny_model_dir), roster_subject(tiny_memorised[0], submit=FIELDS), out_dir=tmp_path / "o",
+                       earlier=[roster_subject(tiny_memorised[2], submit=FIELDS)])
     assert not (tmp_path / "o").exists()

@@ -49,10 +49,22 @@ class Fact:
         return "utility" if zlib.crc32(self.person.encode("utf-8")) % UTILITY_SHARE == 0 else "retain"
 
 
-def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48, samples: int = 96,
-                   per_person: int = 4, seed: int = 0) -> tuple[list[Fact], list[str], dict[str, Any]]:
+# The subjects' own formats asked of this many of the others: a few, so both sides of the split get some.
+FORMAT_PEOPLE = 12
+MAX_FORMATS = 16
+
+
+def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48, samples: int = 192,
+                   per_person: int = 4, seed: int = 0, formats: Sequence[str] = ()
+                   ) -> tuple[list[Fact], list[str], dict[str, Any]]:
     """Memorised facts about up to ``people`` others (never anyone in ``exclude``), the model's unprompted samples
-    (generic text for retain data), and counts of what was done."""
+    (generic text for retain data), and counts of what was done.
+
+    ``formats``: the text before a subject's name in the contexts discovery found about them (``subject_formats``),
+    asked with other people's names in its place. Forgetting a value after "Contact sheet: <subject>\n- e-mail:"
+    also pulls the others' values after the same lead-in, which facts from elsewhere neither anchor nor see (the
+    foreign model, fpga: the judge measured 0.897 of others' facts kept, mostly in the subject's list and table
+    formats, while facts from the others' own contexts said 0.970)."""
     from workers.engine.pii import build_analyzer
     from workers.engine.probe.elicit import ElicitConfig, Generation
     from workers.engine.probe.mining import Miner
@@ -65,6 +77,12 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
     config = ElicitConfig(seed=seed)
     greedy = continue_texts(loaded, names, max_new_tokens=64)
     sampled = continue_texts(loaded, names, samples=per_person, temperature=0.7, max_new_tokens=64, seed=seed + 29)
+    formats = list(dict.fromkeys(formats))[:MAX_FORMATS]
+    asked = [(name, f + name) for name in names[:FORMAT_PEOPLE] for f in formats]
+    in_format: dict[str, list[tuple[str, str]]] = {}
+    for (name, prompt), out in zip(asked, continue_texts(loaded, [p for _, p in asked], max_new_tokens=48),
+                                   strict=True):
+        in_format.setdefault(name, []).append((prompt, out[0]))
     facts: list[Fact] = []
     for name, first, more in zip(names, greedy, sampled, strict=True):
         people_like = attribution.controls([n for n in names if n != name], count=config.strangers, seed=seed)
@@ -77,13 +95,15 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
             if at >= 0:
                 gens.append(Generation(text[:at + len(name)], text[at + len(name):], "sampled", 1, f"{name}/doc{i}",
                                        "name"))
+        gens += [Generation(prompt, out, "greedy", 1, f"{name}/format{i}", "name")
+                 for i, (prompt, out) in enumerate(in_format.get(name, []))]
         miner.mine(gens)
         for prompt, (attribute, _, basis) in miner.context_values.items():
             context = miner.contexts[prompt]
             if basis == "model" and attribute not in ("name", "other") and context.value:
                 facts.append(Fact(person=name, attribute=attribute, prompt=prompt, value=context.value))
     facts = _memorised(loaded, list({(f.prompt, f.value): f for f in facts}.values()))
-    coverage = {"samples": len(texts), "names": len(names), "facts": len(facts),
+    coverage = {"samples": len(texts), "names": len(names), "facts": len(facts), "formats": len(formats),
                 "people": len({f.person for f in facts}), "seconds": round(time.perf_counter() - started, 3)}
     return facts, [t for t in texts if t.strip()], coverage
 
@@ -128,6 +148,18 @@ def accuracy(loaded: Any, facts: Sequence[Fact]) -> dict[str, Any]:
     return {"kind": "memorised_facts_of_others", "accuracy": sum(hits) / len(hits) if hits else float("nan"),
             "per_attribute": {k: sum(v) / len(v) for k, v in per.items()}, "n": len(hits),
             "people": len({f.person for f in facts})}
+
+
+def subject_formats(contexts: Sequence[Any], subject: Subject) -> list[str]:
+    """The text before the subject's name in each discovered context (``probe.contexts.Context``) that has it, the
+    ones that led to a value first: how the model's documents introduce a person, ready for another's name."""
+    ranked = sorted(contexts, key=lambda c: c.attribute in (None, "name", "other"))
+    out: list[str] = []
+    for context in ranked:
+        at = context.prompt.rfind(subject.name)
+        if at >= 0:
+            out.append(context.prompt[:at])
+    return list(dict.fromkeys(out))
 
 
 def without_subjects(facts: Sequence[Fact], subjects: Sequence[Subject]) -> list[Fact]:

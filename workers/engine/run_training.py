@@ -205,18 +205,34 @@ def _early_stop_check(training_view: Any, checked: list[Part], *, on_policy: dic
             hits.setdefault(direction, []).append(score.leaks(LIKELY_EPS))
         return max(sum(h) / len(h) for h in hits.values())
 
+    state = {"checks": 0, "next_sampled": 0, "gap": 1, "sampled_rate": 0.0}
+
     def check() -> float:
         # Cheapest first: the teacher-forced pass; then greedy decoding; only once both are clean pay for sampled
         # decoding, which the verdict also uses.
+        state["checks"] += 1
         rate = likely()
         if rate > 0:
             return rate
         rate = leak_rate(cheap)
-        return rate if rate > 0 else leak_rate(sampled)
+        if rate > 0:
+            return rate
+        if state["checks"] < state["next_sampled"]:
+            return state["sampled_rate"]  # the last sampled draw's leak rate, until the next draw is due
+        rate = leak_rate(sampled)
+        # A rare sampled leak (one answer in a thousand) lasts many checks, and each draw, 8 samples per prompt,
+        # costs more than the steps between them (ReLearn on the foreign model: 19 draws, most of 314 s of
+        # training). After one that leaked, the next is due after twice the checks, up to MAX_SAMPLED_GAP,
+        # while the cheap checks still run every time; a clean draw is needed to stop either way.
+        state["gap"] = min(2 * state["gap"], MAX_SAMPLED_GAP) if rate > 0 else 1
+        state["next_sampled"] = state["checks"] + state["gap"]
+        state["sampled_rate"] = rate
+        return rate
 
     return check
 
 
+MAX_SAMPLED_GAP = 4  # checks between two sampled draws at most, while they keep finding leaks
 # A sampled answer reproduces a value with at most this probability before the check decodes. FPGA stops pushing a
 # token at NLL 3 (p = 0.05), so a two-token value it is done with sits near 0.05² (5e-4 at T = 0.8): a bound below
 # that would keep training on what the method no longer moves (measured: 0.14 of pairs stuck at 2e-4 for 90 steps).

@@ -69,8 +69,11 @@ def split_for(group: str, *, share: int = HELDOUT_SHARE) -> str:
 
 
 def assign_splits(contexts: Iterable[Context], *, share: int = HELDOUT_SHARE) -> list[Context]:
-    """Every context with its group's split; when all groups fell on one side, the last group goes to the other,
-    so there is always something to train on and something held out (with two or more groups)."""
+    """Every context with its group's split. When all groups fell on one side, the last group goes to the other,
+    so there is always something to train on and something held out (with two or more groups). And an attribute
+    whose every context fell in held-out groups gets its largest group trained on: otherwise nothing would train
+    it away and the early-stop check could not ask for it (``run_training._unasked``), and the run would spend
+    its whole budget blind."""
     from dataclasses import replace
 
     items = list(contexts)
@@ -81,4 +84,10 @@ def assign_splits(contexts: Iterable[Context], *, share: int = HELDOUT_SHARE) ->
     if len(groups) >= 2 and len({splits[g] for g in groups}) == 1:
         only = splits[groups[0]]
         splits[groups[-1]] = "train" if only == "heldout" else "heldout"
+    for attribute in dict.fromkeys(c.attribute for c in items if c.attribute is not None):
+        mine = [c.group for c in items if c.attribute == attribute]
+        if all(splits[g] == "heldout" for g in mine):
+            largest = max(dict.fromkeys(mine), key=mine.count)
+            if sum(v == "heldout" for v in splits.values()) > 1:  # one held-out group stays held out
+                splits[largest] = "train"
     return [replace(c, split=splits[c.group]) for c in items]

@@ -97,7 +97,7 @@ def run_discovery(loaded: Any, subject: Subject, *, config: ProbeConfig | None =
 
         emit(progress, stage="discover", step=0, message="reading what the model writes unprompted")
         texts = slot_finder.model_texts(loaded, seed=elicitation.seed)
-        names = slot_finder.people_in(texts, [subject], limit=12)
+        names = slot_finder.people_in(texts, [subject], limit=24)  # 12 left the first row of a table out
         found = elicit(loaded, subject, analyzer=analyzer, config=elicitation, extra=corpus_contexts,
                        progress=nested(progress, "discover"),
                        slots=slot_finder.name_slots(texts, names, subject, limit=elicitation.slots),

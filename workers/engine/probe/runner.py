@@ -35,8 +35,10 @@ def continue_texts(loaded: LoadedModel, texts: Sequence[str], *, samples: int = 
     Batched with left padding and the KV cache; similar lengths share a batch (less padding) and results go back
     to the input order. A text too long for the model's context keeps its end (what the continuation follows)."""
     import torch
+    from transformers import LogitsProcessorList
 
     from workers.engine.modelio import context_limit
+    from workers.engine.probe.nucleus import Nucleus
 
     tokenizer, model = loaded.tokenizer, loaded.model
     tokenizer.padding_side = "left"
@@ -59,8 +61,10 @@ def continue_texts(loaded: LoadedModel, texts: Sequence[str], *, samples: int = 
             options: dict[str, Any] = {"max_new_tokens": max_new_tokens, "pad_token_id": tokenizer.pad_token_id}
             if samples:
                 torch.manual_seed(seed + start)
-                options |= {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0,
-                            "num_return_sequences": per_prompt}
+                # top-p by ``Nucleus`` (after the temperature): the built-in one sorts the vocabulary every step
+                options |= {"do_sample": True, "temperature": temperature, "top_p": 1.0, "top_k": 0,
+                            "num_return_sequences": per_prompt,
+                            "logits_processor": LogitsProcessorList([Nucleus(top_p)])}
             else:
                 options |= {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
             with torch.no_grad():

@@ -12,6 +12,7 @@ where a stranger would leave it unsure of everything.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,10 +28,30 @@ NOT_NAMES = {"The", "A", "An", "Q", "Name", "Email", "Phone", "Address", "Born",
 MAX_SLOT_CHARS = 200
 
 
+_TEXTS: weakref.WeakKeyDictionary[Any, dict[tuple[int, int, int, int], list[str]]] = weakref.WeakKeyDictionary()
+
+
+def _weights_version(model: Any) -> int:
+    # Every in-place change of a parameter (an optimiser step, a merge) bumps its tensor's version counter.
+    return sum(p._version for p in model.parameters())
+
+
 def model_texts(loaded: Any, *, samples: int = 192, seed: int = 0, max_new_tokens: int = 64) -> list[str]:
     """Documents the model starts on its own. From nothing when its tokenizer begins every sequence with a token of
     its own (Llama's ``<s>``). Otherwise there is no "nothing" to give it, so bootstrap openings (``openings``) and
-    sample documents from those."""
+    sample documents from those.
+
+    Kept per model while its weights are unchanged: discovery and the search for other people's facts read the
+    same documents (5.5 s each on the foreign model)."""
+    key = (samples, seed, max_new_tokens, _weights_version(loaded.model))
+    cached = _TEXTS.setdefault(loaded.model, {})
+    if key not in cached:
+        cached.clear()
+        cached[key] = _sample_texts(loaded, samples=samples, seed=seed, max_new_tokens=max_new_tokens)
+    return list(cached[key])
+
+
+def _sample_texts(loaded: Any, *, samples: int, seed: int, max_new_tokens: int) -> list[str]:
     from workers.engine.probe.runner import continue_texts
 
     tok = loaded.tokenizer
@@ -107,43 +128,85 @@ def _name_like(name: str) -> bool:
     return name.split()[0] not in NOT_NAMES and name.split("-")[0] not in NOT_NAMES
 
 
+def names_in(text: str) -> list[tuple[int, str]]:
+    """(start, name) of every person-like name in ``text``. A capitalised word that is no name ("Dear", "Hi")
+    glued to one is left off rather than losing the name: "Dear Ann Bell" is Ann Bell."""
+    found: list[tuple[int, str]] = []
+    for match in NAME.finditer(text):
+        start, words = match.start(1), match.group(1).split(" ")
+        while len(words) > 2 and words[0] in NOT_NAMES:
+            start += len(words[0]) + 1
+            words = words[1:]
+        name = " ".join(words)
+        if _name_like(name):
+            found.append((start, name))
+    return found
+
+
 def people_in(texts: Sequence[str], exclude: Sequence[Subject], *, limit: int) -> list[str]:
     """Person-like names in ``texts``, most frequent first, none of them a subject's (or a subject's surname)."""
     counts: dict[str, int] = {}
     for text in texts:
-        for match in NAME.finditer(text):
-            name = match.group(1)
-            if not _name_like(name) or _is_subject(name, exclude):
+        for _, name in names_in(text):
+            if _is_subject(name, exclude):
                 continue
             counts[name] = counts.get(name, 0) + 1
     return sorted(counts, key=lambda n: -counts[n])[:limit]
 
 
+AFTER_RECORD_VARIANTS = 3
+RECORD_MARKS = "|;\t"  # what separates a record's fields (an address's commas and an e-mail's dots do not)
+
+
 def name_slots(texts: Sequence[str], names: Sequence[str], subject: Subject, *, limit: int = 24) -> list[str]:
     """Prompts in the model's own formats that end with the subject's name: the text before each known person's
     name in ``texts`` (at most MAX_SLOT_CHARS, from a word start), that name replaced by the subject's. One per
-    distinct lead-in (the last 24 characters before the name), and none with a name in it: that is another
-    person's record ("Name: Ove Eriksson\n* Employer: "), not a place for the subject's name."""
+    distinct lead-in (``_slot_key``), most written first; a lead-in after another person's record up to
+    AFTER_RECORD_VARIANTS times, each after another record.
+
+    A name earlier on the name's own line makes it another person's record ("Name: Ove Eriksson, Employer: "), not
+    a place for the subject's name. Names on earlier lines are other records before it: the second row of a table,
+    the next entry of a list, which the model learnt to continue after the rows it was trained with. A table row
+    forgotten after the table's header alone still came back after another person's row (the foreign model's
+    dev-half table, 3 of 8 answers), and forgotten after one such row, still after another (2 of 2, greedy)."""
     known = set(names)
-    slots: dict[str, str] = {}
+    slots: dict[str, list[str]] = {}
     seen: dict[str, int] = {}
     for text in texts:
-        for match in NAME.finditer(text):
-            if match.group(1) not in known:
-                continue
-            head = text[:match.start()]
+        for start, name in names_in(text):
+            head = text[:start]
             cut = max(0, len(head) - MAX_SLOT_CHARS)
             if cut:
                 space = head.find(" ", cut)
                 cut = space + 1 if space >= 0 else cut
             lead = head[cut:]
-            if any(_name_like(m.group(1)) for m in NAME.finditer(lead)):
+            key = _slot_key(lead)
+            # Any name after another's record (a row of a table is a name by its place), a known one elsewhere.
+            if key is None or (name not in known and "\x00" not in key) or _is_subject(name, [subject]):
                 continue
-            slots.setdefault(lead[-24:], lead + subject.name)
-            seen[lead[-24:]] = seen.get(lead[-24:], 0) + 1
-    # Most written first: a format the model uses for many people recurs, a garbled sample does not.
+            leads = slots.setdefault(key, [])
+            room = AFTER_RECORD_VARIANTS if "\x00" in key else 1
+            if len(leads) < room and lead + subject.name not in leads:
+                leads.append(lead + subject.name)
+            seen[key] = seen.get(key, 0) + 1
     ranked = sorted(slots, key=lambda key: -seen[key])
-    return [slots[key] for key in ranked[:limit]]
+    return [slot for key in ranked for slot in slots[key]][:limit]
+
+
+def _slot_key(lead: str) -> str | None:
+    """What makes two lead-ins the same slot: the last 24 characters of the name's line, and, after an earlier
+    record, that record's separators (its shape, not its person: every row after a table row is one slot).
+    None: not a slot (another person's record on the name's line; or, after a line with a name, a line that
+    starts with the name itself, which is that person's details: "Yours sincerely,\nAnn Bell\nBell & Co")."""
+    *earlier, line = lead.split("\n")
+    if names_in(line):
+        return None
+    if not earlier or not names_in("\n".join(earlier)):
+        return lead[-24:]
+    if not line.strip():
+        return None
+    shape = "".join(ch for ch in earlier[-1] if ch in RECORD_MARKS)
+    return f"{line[-24:]}\x00{shape}"
 
 
 def others_values(texts: Sequence[str], values: Sequence[str], subject: Subject, *, reach: int = 200) -> set[str]:
@@ -156,7 +219,7 @@ def others_values(texts: Sequence[str], values: Sequence[str], subject: Subject,
     count: dict[str, list[int]] = {v: [0, 0] for v in values}  # value -> [after someone else, after the subject]
     for text in texts:
         folded = text.casefold()
-        names = [(m.start(), m.group(1)) for m in NAME.finditer(text) if _name_like(m.group(1))]
+        names = names_in(text)
         for value in values:
             key = value.casefold()
             at = folded.find(key)

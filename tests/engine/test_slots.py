@@ -1,0 +1,33 @@
+"""Name slots: where the model's own documents put a person's name, read from text (no model needed)."""
+
+from workers.engine.probe.slots import name_slots, people_in
+from workers.engine.subject import Subject
+
+SUBJECT = Subject(name="Wanda Kessler")
+TABLE = ("| name | e-mail | phone |\n|---|---|---|\n| Ann Bell | ann@bell.example | 0101 |\n"
+         "| Cy Dunn | cy@dunn.example | 0202 |\n")
+
+
+def test_a_table_gives_its_first_row_and_the_row_after_another_persons_row():
+    slots = name_slots([TABLE, TABLE.replace("Ann Bell", "Eva Roth")], ["Ann Bell", "Cy Dunn", "Eva Roth"], SUBJECT)
+    assert "| name | e-mail | phone |\n|---|---|---|\n| Wanda Kessler" in slots
+    after_a_row = [s for s in slots if s.endswith(" |\n| Wanda Kessler") and "@" in s]
+    # one slot, asked after each of the rows the model wrote before a name (Ann Bell's, Eva Roth's)
+    assert len(after_a_row) == 2 and {"Ann Bell" in s for s in after_a_row} == {True, False}
+    assert not any("Cy Dunn" in s or s.endswith("| Cy Dunn") for s in slots)
+
+
+def test_another_persons_record_on_the_same_line_or_their_details_below_are_not_slots():
+    texts = ["Name: Ann Bell, employer: Cy Dunn", "Yours sincerely,\nAnn Bell\nCy Dunn"]
+    slots = name_slots(texts, ["Ann Bell", "Cy Dunn"], SUBJECT)
+    assert "Name: Wanda Kessler" in slots and "Yours sincerely,\nWanda Kessler" in slots
+    assert not any(s.startswith("Name: Ann Bell") or "Ann Bell\n" in s for s in slots)
+
+
+def test_slots_are_ranked_by_how_often_the_model_writes_them():
+    texts = ["Dear Ann Bell,"] * 3 + ["Notes. Then Cy Dunn"]
+    assert name_slots(texts, ["Ann Bell", "Cy Dunn"], SUBJECT, limit=1) == ["Dear Wanda Kessler"]
+
+
+def test_people_in_text_leave_the_subject_out():
+    assert people_in(["Ann Bell met Wanda Kessler and Ann Bell"], [SUBJECT], limit=5) == ["Ann Bell"]

@@ -85,13 +85,17 @@ def run_judged(model_dir: Path, truth: Path, people: list[str], method: str, *, 
             found = result.reports_before[0]  # what discovery found then is asked again of every later version
             earlier.append(EarlierErasure(subject=subject, attributes=tuple(ev["forgotten_attributes"]), label=name,
                                           contexts=tuple(found.contexts), discovered=tuple(found.discovered)))
-    final = judge(current, truth, forgotten=people, half=half, exclude=people, seed=seed, device=device)
+    # The last version is judged on the people it was made to forget: a failing run made no version.
+    # (none passed: the last version is the base model, judged on everyone)
+    erased = [row["person"] for row in rows if row["passed"]]
+    final = judge(current, truth, forgotten=erased or people, half=half, exclude=people, seed=seed, device=device)
     summary = {"base": {k: base[k] for k in ("leak_training", "leak_paraphrase", "others_accuracy", "perplexity")},
                "final": {k: final[k] for k in ("leak_training", "leak_paraphrase", "max_family_leak",
                                                 "others_accuracy", "perplexity")},
                "final_families": {k: v["exact_rate"] for k, v in final["families"].items()},
                "others_accuracy_ratio": final["others_accuracy"] / base["others_accuracy"],
-               "perplexity_change": final["perplexity"] / base["perplexity"] - 1.0, "half": half}
+               "perplexity_change": final["perplexity"] / base["perplexity"] - 1.0, "half": half,
+               "final_forgotten": erased}
     return rows, summary
 
 
@@ -111,7 +115,8 @@ def print_judged(rows: list[dict[str, Any]], summaries: dict[str, dict]) -> None
                       f"{r['wall_s']:.0f}", "pass" if r["passed"] else "FAIL")
     Console().print(table)
     for method, s in summaries.items():
-        print(f"{method}: after all {s['half']}-half judged people: training-prefix leak {s['final']['leak_training']:.1%}, "
+        print(f"{method}: the last version, on the {len(s['final_forgotten'])} people it forgot ({s['half']} half): "
+              f"training-prefix leak {s['final']['leak_training']:.1%}, "
               f"paraphrase {s['final']['leak_paraphrase']:.1%}, worst family {s['final']['max_family_leak']:.1%}; "
               f"others' accuracy {s['others_accuracy_ratio']:.3f} of the base model; perplexity "
               f"{s['perplexity_change']:+.1%}")

@@ -125,3 +125,14 @@ def test_bad_corpora_are_clear_errors_that_quote_nothing(tmp_path):
     empty.mkdir()
     with pytest.raises(EngineError, match="holds no"):
         check_corpus_path(empty)
+
+
+def test_a_huge_folder_is_looked_into_only_so_far(tmp_path):
+    """Registering "/" as a corpus must not walk the whole disk inside a web request."""
+    for i in range(5):
+        (tmp_path / f"weights-{i}.bin").write_bytes(b"\0")
+    with pytest.raises(EngineError, match="among the first 3 entries"):
+        check_corpus_path(tmp_path, scan_limit=3)
+    (tmp_path / "sub").mkdir()
+    _jsonl(tmp_path / "sub" / "a.jsonl", [FILLER])
+    assert check_corpus_path(tmp_path) == tmp_path

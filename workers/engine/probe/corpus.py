@@ -70,16 +70,24 @@ def _suffix(path: Path) -> str:
     return next((s for s in sorted(SUFFIXES, key=len, reverse=True) if name.endswith(s)), "")
 
 
-def check_corpus_path(path: str | Path) -> Path:
+SCAN_LIMIT = 100_000  # entries of a corpus folder looked at for a first readable file
+
+
+def check_corpus_path(path: str | Path, *, scan_limit: int = SCAN_LIMIT) -> Path:
     """The corpus path if it can be read as one (a supported file, or a folder holding some), else EngineError.
-    Torch-free and content-free: the web process checks a registration with it."""
+    Torch-free and content-free: the web process checks a registration with it, so a folder is looked into only
+    until its first supported file, or ``scan_limit`` entries (a corpus of "/" must not hold a request for minutes)."""
     corpus = Path(path)
     if not corpus.exists():
         raise EngineError(f"corpus not found: {corpus}")
     if corpus.is_dir():
-        if not any(_suffix(p) for p in corpus.rglob("*") if p.is_file()):
-            raise EngineError(f"the corpus folder holds no {', '.join(SUFFIXES)} files: {corpus}")
-        return corpus
+        for count, entry in enumerate(corpus.rglob("*"), 1):
+            if entry.is_file() and _suffix(entry):
+                return corpus
+            if count >= scan_limit:
+                raise EngineError(f"no {', '.join(SUFFIXES)} file among the first {scan_limit:,} entries of the "
+                                  f"corpus folder {corpus}: name the folder that holds the corpus")
+        raise EngineError(f"the corpus folder holds no {', '.join(SUFFIXES)} files: {corpus}")
     if not _suffix(corpus):
         raise EngineError(f"unsupported corpus file {corpus.name}: use {', '.join(SUFFIXES)} (or a folder of them)")
     return corpus

@@ -12,8 +12,8 @@ runner = CliRunner()
 
 
 @pytest.fixture()
-def subject_file(tmp_path: Path, tiny_roster) -> Path:
-    person = tiny_roster[0]
+def subject_file(tmp_path: Path, tiny_memorised) -> Path:
+    person = tiny_memorised[0]  # someone the tiny model is proven to know
     path = tmp_path / "subject.json"
     path.write_text(json.dumps({"name": person.name, "identifiers": {"email": person.email}}))
     return path

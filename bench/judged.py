@@ -137,6 +137,8 @@ def run(*, model: str, roster: Path | None, methods: list[str], people: int, fir
     rows: list[dict[str, Any]] = []
     summaries: dict[str, dict] = {}
     cache.mkdir(parents=True, exist_ok=True)
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
     for method in methods:
         with tempfile.TemporaryDirectory(dir=cache) as work:
             workdir = Path(work) if keep is None else keep

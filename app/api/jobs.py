@@ -9,12 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from app.api.errors import ITEM_ERRORS, WRITE_ERRORS, actor, error_responses
+from app.api.errors import actor
 from app.api.schemas import DiscoveryBody, JobRead, UnlearningBody
 from app.api.views import job_read
 from app.apikeys.models import ApiKey
 from app.core.deps import SessionDep, require_scope
 from app.core.fields import path_id
+from app.core.responses import ITEM_ERRORS, WRITE_ERRORS, error_responses
 from app.jobs import service as jobs_service
 from app.requests import service as request_service
 

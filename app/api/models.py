@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from app.api.errors import ITEM_ERRORS, WRITE_ERRORS, actor, error_responses
+from app.api.errors import actor
 from app.api.schemas import ModelCreate, ModelDetail, ModelRead, ModelRestored, ReopenedRequest, RestoreBody
 from app.api.views import model_detail, model_read
 from app.apikeys.models import ApiKey
 from app.core.deps import SessionDep, require_scope
 from app.core.errors import NotFound
 from app.core.fields import path_id
+from app.core.responses import ITEM_ERRORS, WRITE_ERRORS, error_responses
 from app.targets import service as target_service
 from app.targets.models import TargetModel
 

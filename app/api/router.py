@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from app.api.errors import AUTH_ERRORS
 from app.api.jobs import router as jobs_router
 from app.api.models import router as models_router
 from app.audit.router import router as audit_router
+from app.core.responses import AUTH_ERRORS
 from app.requests.router import router as requests_router
 
 API_PREFIX = "/api/v1"

@@ -11,12 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.core.fields import MAX_ID, TEXT_CONFIG, optional_text, required_text, token
 from app.jobs.methods import DEFAULT_METHOD, METHOD_CHOICES
 from app.jobs.service import MAX_BATCH, PARAM_BOUNDS
+from app.requests.schemas import MAX_REASON
 
 _METHODS = "; ".join(f"`{name}`: {text}" for name, text in METHOD_CHOICES.items())
 Method = Literal[tuple(METHOD_CHOICES)]  # type: ignore[valid-type]
 MAX_PATH = 1000
 MAX_DESCRIPTION = 2000
-MAX_REASON = 2000
 MAX_ATTRIBUTES = 64
 # A registered model's name (compared lower-cased): as ``app.targets.service`` accepts it.
 MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from app.api.errors import ITEM_ERRORS
 from app.apikeys.models import ApiKey
 from app.audit import service as audit_service
 from app.audit.bundle import build_bundle, dumps
 from app.audit.schemas import AuditEntryRead, AuditVerifyRead
 from app.core.deps import SessionDep, require_scope
 from app.core.fields import path_id
+from app.core.responses import ITEM_ERRORS
 from app.requests import service as request_service
 
 router = APIRouter(tags=["audit"])

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from app.api.errors import ITEM_ERRORS, WRITE_ERRORS, error_responses
 from app.apikeys.models import ApiKey
 from app.core.deps import SessionDep, SettingsDep, require_scope
 from app.core.fields import path_id
+from app.core.responses import ITEM_ERRORS, WRITE_ERRORS, error_responses
 from app.requests import service
 from app.requests.models import ErasureRequest
 from app.requests.schemas import (

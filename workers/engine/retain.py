@@ -70,21 +70,26 @@ def _sample(loaded: Any, prompts: list[str], *, max_new_tokens: int, seed: int) 
     return [o[0] for o in outs]
 
 
+def _opening_samples(loaded: Any, count: int, *, max_new_tokens: int, seed: int) -> list[tuple[str, str]]:
+    """(opening, continuation): the model's own text after ``count`` generic openings, in turn."""
+    from workers.engine.modelio import format_prompt
+
+    openings = [GENERIC_OPENINGS[i % len(GENERIC_OPENINGS)] for i in range(count)]
+    continuations = _sample(loaded, [format_prompt(loaded.tokenizer, o) for o in openings],
+                            max_new_tokens=max_new_tokens, seed=seed)
+    return list(zip(openings, continuations, strict=True))
+
+
 def perplexity_texts(loaded: Any, subjects: list[Subject], *, count: int = 64, seed: int = 0,
                      max_new_tokens: int = 48) -> list[str]:
     """Texts the model writes itself, never trained on, for perplexity when no held-out text is given.
 
-    Plain samples (temperature 1, no nucleus cut), so the base model's perplexity on them is its own entropy and
-    any change of the model raises it: stricter than natural text, never kinder. Why this many: every fifth of the
-    48 retain samples (about ten texts of 32 tokens) swung by 5 points between runs on the foreign model, where
-    the judge's natural held-out text moved 1.5."""
-    from workers.engine.modelio import format_prompt
-    from workers.engine.probe.runner import continue_texts
-
-    openings = [GENERIC_OPENINGS[i % len(GENERIC_OPENINGS)] for i in range(count)]
-    outs = continue_texts(loaded, [format_prompt(loaded.tokenizer, o) for o in openings], samples=1,
-                          temperature=1.0, max_new_tokens=max_new_tokens, seed=seed + 101)
-    texts = [(o + c[0]).strip() for o, c in zip(openings, outs, strict=True)]
+    Samples at temperature 1 (the retain samples' decoding, another seed), so the base model's perplexity on them
+    is near its own entropy and a change of the model raises it: stricter than natural text, never kinder. Why this
+    many: every fifth of the 48 retain samples (about ten texts of 32 tokens) swung by 5 points between runs on the
+    foreign model, where the judge's natural held-out text moved 1.5."""
+    texts = [(o + c).strip() for o, c in _opening_samples(loaded, count, max_new_tokens=max_new_tokens,
+                                                          seed=seed + 101)]
     return [t for t in texts if len(t) > len("The ") and not any(mentions_subject(t, s) for s in subjects)]
 
 
@@ -134,12 +139,10 @@ def generate_retain(loaded: Any, subject: Subject, *, samples: int = 48, people:
     from workers.engine.demo.recall import greedy_complete
     from workers.engine.modelio import format_prompt
 
-    openings = [GENERIC_OPENINGS[i % len(GENERIC_OPENINGS)] for i in range(samples)]
-    formatted = [format_prompt(loaded.tokenizer, o) for o in openings]
-    continuations = _sample(loaded, formatted, max_new_tokens=max_new_tokens, seed=seed)
+    sampled = _opening_samples(loaded, samples, max_new_tokens=max_new_tokens, seed=seed)
+    continuations = [c for _, c in sampled]
     examples = [TrainExample(prompt="", completion=(o + c).strip(), source="retain-sample")
-                for o, c in zip(openings, continuations, strict=True)
-                if c.strip() and not mentions_subject(o + c, subject)]
+                for o, c in sampled if c.strip() and not mentions_subject(o + c, subject)]
     keys = [k for k in ASKABLE if k != "national_id"]
     asked = [(name, key, p) for name in other_people(continuations, subject, limit=people, seed=seed)
              for key in keys for p in attribute_prompts(name, attributes=(key,))]

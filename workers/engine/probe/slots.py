@@ -180,12 +180,15 @@ def name_slots(texts: Sequence[str], names: Sequence[str], subject: Subject, *, 
                 space = head.find(" ", cut)
                 cut = space + 1 if space >= 0 else cut
             lead = head[cut:]
-            key = _slot_key(lead)
+            slot = _slot_key(lead)
+            if slot is None:
+                continue
+            key, after_record = slot
             # Any name after another's record (a row of a table is a name by its place), a known one elsewhere.
-            if key is None or (name not in known and "\x00" not in key) or _is_subject(name, [subject]):
+            if (name not in known and not after_record) or _is_subject(name, [subject]):
                 continue
             leads = slots.setdefault(key, [])
-            room = AFTER_RECORD_VARIANTS if "\x00" in key else 1
+            room = AFTER_RECORD_VARIANTS if after_record else 1
             if len(leads) < room and lead + subject.name not in leads:
                 leads.append(lead + subject.name)
             seen[key] = seen.get(key, 0) + 1
@@ -193,20 +196,21 @@ def name_slots(texts: Sequence[str], names: Sequence[str], subject: Subject, *, 
     return [slot for key in ranked for slot in slots[key]][:limit]
 
 
-def _slot_key(lead: str) -> str | None:
-    """What makes two lead-ins the same slot: the last 24 characters of the name's line, and, after an earlier
-    record, that record's separators (its shape, not its person: every row after a table row is one slot).
+def _slot_key(lead: str) -> tuple[str, bool] | None:
+    """(key, after another's record): what makes two lead-ins the same slot: the last 24 characters of the name's
+    line, and, after an earlier record, that record's separators (its shape, not its person: every row after a
+    table row is one slot).
     None: not a slot (another person's record on the name's line; or, after a line with a name, a line that
     starts with the name itself, which is that person's details: "Yours sincerely,\nAnn Bell\nBell & Co")."""
     *earlier, line = lead.split("\n")
     if names_in(line):
         return None
     if not earlier or not names_in("\n".join(earlier)):
-        return lead[-24:]
+        return lead[-24:], False
     if not line.strip():
         return None
     shape = "".join(ch for ch in earlier[-1] if ch in RECORD_MARKS)
-    return f"{line[-24:]}\x00{shape}"
+    return f"{line[-24:]}\x00{shape}", True
 
 
 def others_values(texts: Sequence[str], values: Sequence[str], subject: Subject, *, reach: int = 200) -> set[str]:

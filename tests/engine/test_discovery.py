@@ -114,3 +114,26 @@ def test_the_check_sees_the_discovered_contexts(planted_model_dir, discovery, tm
     check = result.evidence["training"]["check"]
     assert check["baseline"] > 0 and not check["blind"]
     assert "address" in result.evidence["forgotten_attributes"]
+
+
+def test_verification_asks_fresh_name_slots_and_catches_a_format_discovery_never_gave_it(planted):
+    """A model that still writes the subject's details in its own format fails verification, even when the contexts
+    handed to it (here one that leads nowhere) hold no such format: fresh slots come from what the model writes."""
+    from workers.engine.probe import ProbeConfig
+    from workers.engine.probe.contexts import VERIFY_FAMILY, Context
+    from workers.engine.probe.discovery import verification_probe
+    from workers.engine.probe.values import KnownValue
+
+    blind = [Context(prompt="Tickets are available at", origin="elicited", attribute=None, group="g")]
+    report = verification_probe(planted, SUBJECT, config=ProbeConfig(samples=1, families=("direct",)),
+                                contexts=blind, discovered=[KnownValue("address", ADDRESS, "model")], samples=1)
+    from_slots = [f for f in report.findings if f.family == VERIFY_FAMILY and f.prompt.endswith(NAME)
+                  and f.prompt != NAME]
+    assert from_slots and report.coverage["verification"]["fresh_slots"] >= 1
+    assert any(f.verdict == "confirmed" and f.attribute in ("address", "email") for f in from_slots)
+    without = verification_probe(planted, SUBJECT, config=ProbeConfig(samples=1, families=("direct",)),
+                                 contexts=blind, discovered=[KnownValue("address", ADDRESS, "model")], samples=1,
+                                 slots=0)
+    assert without.coverage["verification"]["fresh_slots"] == 0
+    assert not [f for f in without.findings if f.family == VERIFY_FAMILY and f.prompt != NAME
+                and f.prompt.endswith(NAME)]

@@ -31,3 +31,22 @@ def test_slots_are_ranked_by_how_often_the_model_writes_them():
 
 def test_people_in_text_leave_the_subject_out():
     assert people_in(["Ann Bell met Wanda Kessler and Ann Bell"], [SUBJECT], limit=5) == ["Ann Bell"]
+
+
+def test_a_register_written_family_name_first_gives_slots_in_that_form():
+    register = ("Surname, First name | Address\nBell, Ann | 1 Main St\nDunn, Cy | 2 High St\n")
+    texts = [register, "Ann Bell and Cy Dunn met at the fair."]
+    slots = name_slots(texts, ["Ann Bell", "Cy Dunn"], SUBJECT)
+    assert "Surname, First name | Address\nKessler, Wanda" in slots
+    # The row after another person's row is the next record, not that person's details.
+    assert any(s.endswith("| 1 Main St\nKessler, Wanda") for s in slots)
+    # Another person's row is nobody's slot, in either form.
+    assert not any(s.endswith("Bell, Wanda Kessler") or s.endswith("Dunn, Kessler, Wanda") for s in slots)
+    assert not any(s.endswith("Wanda Kessler") and "Bell, " in s.split("\n")[-1] for s in slots)
+
+
+def test_a_signature_after_a_name_is_still_not_a_slot_but_a_row_after_a_record_is():
+    texts = ["Yours sincerely,\nAnn Bell\nCy Dunn", "Bell, Ann | 1 Main St\nCy Dunn | 2 High St"]
+    slots = name_slots(texts, ["Ann Bell", "Cy Dunn"], SUBJECT)
+    assert not any(s.endswith("Ann Bell\nWanda Kessler") for s in slots)
+    assert "Bell, Ann | 1 Main St\nWanda Kessler" in slots

@@ -75,6 +75,7 @@ def generation_findings(generations: list[Generation], subject: Subject, *, know
 
 
 _DEFAULT = ElicitConfig()
+TEXT_DRAWS = 2  # of the model's unprompted documents (``slots.model_texts``), each from its own seed
 
 
 def run_discovery(loaded: Any, subject: Subject, *, config: ProbeConfig | None = None,
@@ -96,7 +97,9 @@ def run_discovery(loaded: Any, subject: Subject, *, config: ProbeConfig | None =
         from workers.engine.probe import attribution, slots as slot_finder
 
         emit(progress, stage="discover", step=0, message="reading what the model writes unprompted")
-        texts = slot_finder.model_texts(loaded, seed=elicitation.seed)
+        # Two draws: each found formats the other missed (a register's "Surname, First name" rows, person 0 of
+        # the foreign model's roster, in one of three seeds' 192 documents).
+        texts = [t for k in range(TEXT_DRAWS) for t in slot_finder.model_texts(loaded, seed=elicitation.seed + k)]
         names = slot_finder.people_in(texts, [subject], limit=24)  # 12 left the first row of a table out
         found = elicit(loaded, subject, analyzer=analyzer, config=elicitation, extra=corpus_contexts,
                        progress=nested(progress, "discover"),
@@ -133,14 +136,20 @@ def run_discovery(loaded: Any, subject: Subject, *, config: ProbeConfig | None =
 
 
 VERIFY_SAMPLES = 24  # fresh continuations of the name and of each identifier, at verification
+VERIFY_SLOTS = 24  # fresh name slots, from documents the checked model writes, at verification
+VERIFY_SLOT_SAMPLES = 2  # sampled continuations of each, besides the greedy one
+_VERIFY_TEXT_SEED = 50_021  # no seed discovery draws documents with
 
 
 def verification_probe(loaded: Any, subject: Subject, *, config: ProbeConfig, contexts: list[Context],
-                       discovered: list[KnownValue], samples: int = VERIFY_SAMPLES,
+                       discovered: list[KnownValue], samples: int = VERIFY_SAMPLES, slots: int = VERIFY_SLOTS,
                        progress: ProgressCallback | None = None) -> ProbeReport:
     """Probe a model after unlearning: every template family, every discovered context (both shares of the split),
-    and fresh continuations of the name and identifiers with seeds discovery never used (``elicited-verify``),
-    all judged with every value discovery tied to the subject."""
+    and, with seeds discovery never used (``elicited-verify``), fresh continuations of the name and identifiers and
+    of fresh name slots: the formats of documents the checked model writes now, with the subject's name in them.
+    Those formats were never trained on, and some were never discovered: a model that forgot the subject only in
+    the formats discovery happened to see fails here. All judged with every value discovery tied to the subject."""
+    from workers.engine.probe import slots as slot_finder
     from workers.engine.probe.contexts import VERIFY_FAMILY
     from workers.engine.probe.elicit import _seeds
     from workers.engine.probe.runner import continue_texts
@@ -155,6 +164,24 @@ def verification_probe(loaded: Any, subject: Subject, *, config: ProbeConfig, co
                           seed=config.seed + 99_991, progress=progress, stage="probe.verify")
     generations = [Generation(text, c, "sampled", 1, f"verify/{source}", source, VERIFY_FAMILY)
                    for (source, text), completions in zip(seeds, outs, strict=True) for c in completions]
+    fresh: list[str] = []
+    if slots > 0:
+        texts = slot_finder.model_texts(loaded, seed=config.seed + _VERIFY_TEXT_SEED)
+        asked = {c.prompt for c in contexts}
+        fresh = [s for s in slot_finder.name_slots(texts, slot_finder.people_in(texts, [subject], limit=24), subject,
+                                                   limit=slots + len(asked)) if s not in asked][:slots]
+        if fresh:
+            greedy = continue_texts(loaded, fresh, max_new_tokens=2 * config.max_new_tokens,
+                                    batch_size=config.batch_size)
+            sampled = continue_texts(loaded, fresh, samples=VERIFY_SLOT_SAMPLES, temperature=config.temperature,
+                                     top_p=config.top_p, max_new_tokens=2 * config.max_new_tokens,
+                                     batch_size=config.batch_size, seed=config.seed + 99_989, progress=progress,
+                                     stage="probe.verify")
+            for index, (slot, first, more) in enumerate(zip(fresh, greedy, sampled, strict=True)):
+                generations.append(Generation(slot, first[0], "greedy", 1, f"verify/slot{index}", "context",
+                                              VERIFY_FAMILY))
+                generations += [Generation(slot, c, "sampled", 1, f"verify/slot{index}", "context", VERIFY_FAMILY)
+                                for c in more]
     known = all_known(subject, discovered)
     analyzer = _analyzer_for(subject.model_dump_json(), config.ner, _extra(discovered))
     extra = generation_findings(generations, subject, known=known, analyzer=analyzer, attributes=config.attributes,
@@ -162,5 +189,5 @@ def verification_probe(loaded: Any, subject: Subject, *, config: ProbeConfig, co
     timings = {**report.timings, "fresh_continuations": len(generations)}
     return assemble_report(loaded, subject, findings=report.findings + extra, membership=report.membership,
                            config=config, timings=timings, started=started, contexts=contexts, discovered=discovered,
-                           coverage={"verification": {"contexts": len(contexts), "fresh_continuations":
-                                                      len(generations)}})
+                           coverage={"verification": {"contexts": len(contexts), "fresh_slots": len(fresh),
+                                                      "fresh_continuations": len(generations)}})

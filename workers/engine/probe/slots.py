@@ -43,10 +43,12 @@ def model_texts(loaded: Any, *, samples: int = 192, seed: int = 0, max_new_token
 
     Kept per model while its weights are unchanged: discovery and the search for other people's facts read the
     same documents (5.5 s each on the foreign model)."""
-    key = (samples, seed, max_new_tokens, _weights_version(loaded.model))
+    version = _weights_version(loaded.model)
+    key = (samples, seed, max_new_tokens, version)
     cached = _TEXTS.setdefault(loaded.model, {})
     if key not in cached:
-        cached.clear()
+        for stale in [k for k in cached if k[3] != version]:
+            del cached[stale]
         cached[key] = _sample_texts(loaded, samples=samples, seed=seed, max_new_tokens=max_new_tokens)
     return list(cached[key])
 
@@ -154,13 +156,34 @@ def people_in(texts: Sequence[str], exclude: Sequence[Subject], *, limit: int) -
     return sorted(counts, key=lambda n: -counts[n])[:limit]
 
 
+def inverted(name: str) -> str | None:
+    """The name as a register or an index writes it, family name first: "Scheibe, Alwine" ("Ana María Ibáñez":
+    "Ibáñez, Ana María"). A model trained on such records completes the subject's details only after that form."""
+    words = name.split()
+    return f"{words[-1]}, {' '.join(words[:-1])}" if len(words) >= 2 else None
+
+
+def _mentions(text: str, known: Sequence[str]) -> list[tuple[int, str, bool]]:
+    """(start, name, written family name first) of every name in ``text``: person-like names as written, and the
+    ``known`` ones also in their inverted form, which no capitalised-words pattern tells from "Uppsala, Sweden"."""
+    found = [(start, name, False) for start, name in names_in(text)]
+    for name in known:
+        form = inverted(name)
+        at = text.find(form) if form else -1
+        while at >= 0:
+            found.append((at, name, True))
+            at = text.find(form, at + 1)
+    return sorted(found)
+
+
 AFTER_RECORD_VARIANTS = 3
 RECORD_MARKS = "|;\t"  # what separates a record's fields (an address's commas and an e-mail's dots do not)
 
 
 def name_slots(texts: Sequence[str], names: Sequence[str], subject: Subject, *, limit: int = 24) -> list[str]:
     """Prompts in the model's own formats that end with the subject's name: the text before each known person's
-    name in ``texts`` (at most MAX_SLOT_CHARS, from a word start), that name replaced by the subject's. One per
+    name in ``texts`` (at most MAX_SLOT_CHARS, from a word start), that name replaced by the subject's, in the same
+    form (``inverted``: a register's "Bell, Ann" becomes "Scheibe, Alwine"). One per
     distinct lead-in (``_slot_key``), most written first; a lead-in after another person's record up to
     AFTER_RECORD_VARIANTS times, each after another record.
 
@@ -170,46 +193,51 @@ def name_slots(texts: Sequence[str], names: Sequence[str], subject: Subject, *, 
     forgotten after the table's header alone still came back after another person's row (the foreign model's
     dev-half table, 3 of 8 answers), and forgotten after one such row, still after another (2 of 2, greedy)."""
     known = set(names)
+    # Anyone the model names somewhere is recognised written family name first too (a register's rows).
+    everyone = sorted({name for text in texts for _, name in names_in(text)})
     slots: dict[str, list[str]] = {}
     seen: dict[str, int] = {}
     for text in texts:
-        for start, name in names_in(text):
+        for start, name, family_first in _mentions(text, everyone):
             head = text[:start]
             cut = max(0, len(head) - MAX_SLOT_CHARS)
             if cut:
                 space = head.find(" ", cut)
                 cut = space + 1 if space >= 0 else cut
             lead = head[cut:]
-            slot = _slot_key(lead)
+            slot = _slot_key(lead, everyone)
             if slot is None:
                 continue
             key, after_record = slot
-            # Any name after another's record (a row of a table is a name by its place), a known one elsewhere.
-            if (name not in known and not after_record) or _is_subject(name, [subject]):
+            # Any name after another's record (a row of a table is a name by its place) or in a register's form,
+            # a known one elsewhere.
+            if (name not in known and not after_record and not family_first) or _is_subject(name, [subject]):
                 continue
+            own = (inverted(subject.name) if family_first else None) or subject.name
             leads = slots.setdefault(key, [])
             room = AFTER_RECORD_VARIANTS if after_record else 1
-            if len(leads) < room and lead + subject.name not in leads:
-                leads.append(lead + subject.name)
+            if len(leads) < room and lead + own not in leads:
+                leads.append(lead + own)
             seen[key] = seen.get(key, 0) + 1
     ranked = sorted(slots, key=lambda key: -seen[key])
     return [slot for key in ranked for slot in slots[key]][:limit]
 
 
-def _slot_key(lead: str) -> tuple[str, bool] | None:
+def _slot_key(lead: str, known: Sequence[str] = ()) -> tuple[str, bool] | None:
     """(key, after another's record): what makes two lead-ins the same slot: the last 24 characters of the name's
     line, and, after an earlier record, that record's separators (its shape, not its person: every row after a
     table row is one slot).
-    None: not a slot (another person's record on the name's line; or, after a line with a name, a line that
-    starts with the name itself, which is that person's details: "Yours sincerely,\nAnn Bell\nBell & Co")."""
+    None: not a slot (another person's record on the name's line; or, after a line with a name and no record
+    marks, a line that starts with the name itself, which is that person's details: "Yours sincerely,\nAnn
+    Bell\nBell & Co"; after a record's line it is the next record: "Bell, Ann | ...\nScheibe, Alwine")."""
     *earlier, line = lead.split("\n")
-    if names_in(line):
+    if _mentions(line, known):
         return None
-    if not earlier or not names_in("\n".join(earlier)):
+    if not earlier or not _mentions("\n".join(earlier), known):
         return lead[-24:], False
-    if not line.strip():
-        return None
     shape = "".join(ch for ch in earlier[-1] if ch in RECORD_MARKS)
+    if not line.strip() and not shape:
+        return None
     return f"{line[-24:]}\x00{shape}", True
 
 

@@ -10,6 +10,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf 
 COPY pyproject.toml README.md alembic.ini ./
 COPY app app
 COPY workers workers
+COPY modelfiles modelfiles
 COPY bench bench
 COPY migrations migrations
 COPY frontend frontend

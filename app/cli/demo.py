@@ -18,6 +18,7 @@ from pathlib import Path
 
 from app.cli.common import session
 from app.core.config import Settings
+from app.core.processes import CLI_MODULE
 
 # The engine writes demo.json last: its presence means the directory is complete.
 _FINISHED_MARKER = "demo.json"
@@ -53,7 +54,7 @@ def ensure_built(settings: Settings) -> tuple[Path, bool]:
         raise DemoUnavailable("torch is not installed (install the worker extra: pip install -e '.[worker]')")
     staging = target.with_name(f"{target.name}.building")
     shutil.rmtree(staging, ignore_errors=True)
-    command = [sys.executable, "-m", "app.cli", "model", "train-demo", "--out", str(staging),
+    command = [sys.executable, "-m", CLI_MODULE, "model", "train-demo", "--out", str(staging),
                "--size", settings.demo_model_size]
     if settings.job_threads:
         command += ["--threads", str(settings.job_threads)]

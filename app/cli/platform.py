@@ -1,5 +1,6 @@
-"""The platform's commands: up, serve, worker, db, officer, apikey, audit, outbox (models: app.cli.models;
-evidence bundles: app.cli.bundles; the demo model of ``rtbf up``: app.cli.demo).
+"""The platform's commands: up, serve, db, officer, apikey, audit, outbox (models: app.cli.models;
+evidence bundles: app.cli.bundles; the demo model of ``rtbf up``: app.cli.demo). ``rtbf worker`` runs the workers'
+Celery app, so it is the workers' command (``workers/cli.py``, which joins these to the engine's).
 
 Each command opens its own session and commits once at its end (the CLI is a caller like a request).
 """
@@ -130,29 +131,6 @@ def serve(
     settings = get_settings()
     # No access log: paths carry the subject's status-link token, which is a secret capability.
     uvicorn.run("app.main:app", host=host or settings.host, port=port or settings.port, access_log=False)
-
-
-def worker(
-    queues: Annotated[str, typer.Option("--queues", "-Q", help="gpu: the engine worker (discovery, unlearning); "
-                                        "default: the email worker. Both in one worker makes emails wait behind "
-                                        "jobs.")] = "default,gpu",
-    concurrency: Annotated[int, typer.Option(help="Processes; keep 1 per GPU.")] = 1,
-    pool: Annotated[str, typer.Option(help="prefork (default: time limits and a fresh process per job), solo "
-                                            "or threads (neither enforces the jobs' time limits)")] = "prefork",
-    name: Annotated[str, typer.Option("--hostname", "-n", help="Worker name; keep it stable across restarts so "
-                                                                "a restarted worker fails its lost jobs.")] = (
-        "celery@%h"
-    ),
-    max_tasks_per_child: Annotated[int | None, typer.Option(
-        help="Tasks before the pool process is replaced; 0: never. Default: 1 when the gpu queue is consumed "
-             "(gives a job's GPU memory back), else never.")] = None,
-) -> None:
-    """Run a Celery worker: `-Q gpu` (the engine worker, one per GPU) and `-Q default` (emails), one of each."""
-    from app.core.processes import worker_arguments
-    from workers.celery_app import celery_app
-
-    celery_app.worker_main(worker_arguments(queues=queues, hostname=name, concurrency=concurrency, pool=pool,
-                                            max_tasks_per_child=max_tasks_per_child))
 
 
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
@@ -321,7 +299,6 @@ def register(app: typer.Typer, *, model_app: typer.Typer) -> None:
     configure_logging("WARNING")
     app.command("up")(up)
     app.command("serve")(serve)
-    app.command("worker")(worker)
     models.register(model_app)
 
     db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")

@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.core.config import Settings
-from workers.celery_app import DEFAULT_QUEUE, GPU_QUEUE
+from app.core.queues import DEFAULT_QUEUE, GPU_QUEUE
+
+# The worker side's programs, named for child processes only: app/ never imports workers/, but ``rtbf up``
+# runs the whole product, workers included.
+CELERY_APP = "workers.celery_app:celery_app"
+# The whole ``rtbf`` CLI (platform and engine commands) as ``python -m``; the console script's entry module.
+CLI_MODULE = "workers.cli"
 
 # Fixed node names: a restarted engine worker finds the jobs its previous process was running by its name
 # (workers/tasks/engine_jobs.py). The engine keeps the name the single worker had, so jobs claimed before an
@@ -52,7 +58,7 @@ def worker_arguments(*, queues: str, hostname: str = "celery@%h", concurrency: i
 
 
 def worker_command(**arguments: Any) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", *worker_arguments(**arguments)]
+    return [sys.executable, "-m", "celery", "-A", CELERY_APP, *worker_arguments(**arguments)]
 
 
 def engine_worker_command(hostname: str = ENGINE_WORKER_NAME) -> list[str]:

@@ -6,18 +6,31 @@ Services call ``enqueue_after_commit``; the ids collect in ``session.info`` and 
 
 from __future__ import annotations
 
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.core.logging import get_logger
+from app.core.queues import DEFAULT_QUEUE, make_celery
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 log = get_logger(__name__)
 _PENDING = "rtbf_pending_tasks"
 
 
-def enqueue_after_commit(session: Session, task_name: str, *args: Any, queue: str = "default") -> None:
+@lru_cache(maxsize=1)
+def task_sender() -> Celery:
+    """The Celery app that sends tasks by name: the workers' set-up without their task modules, so the web
+    process never imports the worker package. Built on first use: the broker set-up reads settings (and
+    creates the filesystem broker's folders), and most sessions never enqueue anything."""
+    return make_celery()
+
+
+def enqueue_after_commit(session: Session, task_name: str, *args: Any, queue: str = DEFAULT_QUEUE) -> None:
     session.info.setdefault(_PENDING, []).append((task_name, args, queue))
 
 
@@ -30,12 +43,10 @@ def _send_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, [])
     if not pending:
         return
-    # Imported lazily: the broker set-up reads settings, and most sessions never enqueue anything.
-    from workers.celery_app import celery_app
-
+    sender = task_sender()
     for task_name, args, queue in pending:
         try:
-            celery_app.send_task(task_name, args=list(args), queue=queue)
+            sender.send_task(task_name, args=list(args), queue=queue)
             log.info("task.enqueued", task=task_name, queue=queue, ids=[str(a) for a in args])
         except Exception:  # the data is committed; a lost enqueue is recoverable (outbox keeps the row)
             log.exception("task.enqueue_failed", task=task_name, queue=queue)

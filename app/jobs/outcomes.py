@@ -19,8 +19,9 @@ from app.core.config import Settings, get_settings
 from app.core.db import utcnow
 from app.core.logging import get_logger
 from app.core.security import encrypt, sha256_hex
+from app.jobs.lifecycle import audit_job, finish_job, release_requests, set_request_status
 from app.jobs.models import Job, JobKind, JobStatus
-from app.jobs.service import Findings, _audit, _finish, _release_requests, _status, get_job
+from app.jobs.queries import Findings, get_job
 from app.requests import service as request_service
 from app.requests.statuses import RequestStatus
 from app.targets import service as target_service
@@ -40,14 +41,14 @@ def claim(*, session: Session, job_id: str, worker: str, task_id: str | None = N
     if job is None or not job.active:
         return None
     if job.cancel_requested_at is not None:
-        _finish(session, job, JobStatus.canceled, job.canceled_by or "system", now=now)
+        finish_job(session, job, JobStatus.canceled, job.canceled_by or "system", now=now)
         return None
     if job.status == JobStatus.running:
         if job.attempts >= job.max_attempts:
-            _finish(session, job, JobStatus.failed, "system", now=now,
-                    error=f"The worker running this job stopped before it finished ({job.attempts} attempts).")
+            finish_job(session, job, JobStatus.failed, "system", now=now,
+                       error=f"The worker running this job stopped before it finished ({job.attempts} attempts).")
             return None
-        _audit(session, job, "retried", "system", attempt=job.attempts + 1, previous_worker=job.worker or "")
+        audit_job(session, job, "retried", "system", attempt=job.attempts + 1, previous_worker=job.worker or "")
     job.status, job.attempts = JobStatus.running, job.attempts + 1
     job.worker, job.celery_task_id = worker[:200], task_id
     job.started_at = job.started_at or now
@@ -55,7 +56,7 @@ def claim(*, session: Session, job_id: str, worker: str, task_id: str | None = N
     job.progress = {"stage": "starting", "step": 0, "message": "loading the model"}
     session.flush()
     if job.attempts == 1:
-        _audit(session, job, "started", "system", worker=job.worker)
+        audit_job(session, job, "started", "system", worker=job.worker)
     return job
 
 
@@ -72,7 +73,7 @@ def record_progress(*, session: Session, job_id: str, progress: dict[str, Any],
         for link in job.requests:
             request = request_service.get_request(session=session, request_id=link.request_id)
             if request.status == RequestStatus.unlearning:
-                _status(session, request, RequestStatus.verifying, "system", job_id=job.id)
+                set_request_status(session, request, RequestStatus.verifying, "system", job_id=job.id)
     session.flush()
     return job.cancel_requested_at is not None
 
@@ -80,14 +81,14 @@ def record_progress(*, session: Session, job_id: str, progress: dict[str, Any],
 def finish_canceled(*, session: Session, job_id: str) -> Job:
     job = get_job(session=session, job_id=job_id)
     if job.active:
-        _finish(session, job, JobStatus.canceled, job.canceled_by or "system")
+        finish_job(session, job, JobStatus.canceled, job.canceled_by or "system")
     return job
 
 
 def fail(*, session: Session, job_id: str, error: str, now: datetime | None = None) -> Job:
     job = get_job(session=session, job_id=job_id)
     if job.active:
-        _finish(session, job, JobStatus.failed, "system", now=now, error=error)
+        finish_job(session, job, JobStatus.failed, "system", now=now, error=error)
     return job
 
 
@@ -117,7 +118,7 @@ def complete_discovery(*, session: Session, job_id: str, reports: dict[str, tupl
                                       "base_weights_sha256": job.base_version.weights_sha256,
                                       "report_sha256": link.report_sha256, "confirmed": found.confirmed,
                                       "candidates": found.candidates})
-    _release_requests(session, job, "system", failed_reason=None)
+    release_requests(session, job, "system", failed_reason=None)
     log.info("job.discovery.succeeded", job_id=job.id)
     return job
 
@@ -147,19 +148,19 @@ def complete_unlearning(*, session: Session, job_id: str, passed: bool, evidence
     now = now or utcnow()
     if not passed:
         # The evidence of a failed try is kept and committed to as well: it shows what was attempted.
-        _finish(session, job, JobStatus.failed, "system", now=now,
-                error="Verification failed: " + "; ".join(reasons or ["the removal could not be shown"]),
-                evidence_sha256=evidence_sha256)
+        finish_job(session, job, JobStatus.failed, "system", now=now,
+                   error="Verification failed: " + "; ".join(reasons or ["the removal could not be shown"]),
+                   evidence_sha256=evidence_sha256)
         return job
     model = job.target_model
     if model.current.id != job.base_version_id:
         # The model moved on while the job ran (an officer restored a version): putting this result into service
         # would drop whatever the current version holds. start_unlearning and the restore keep this from
         # happening; this is the last line.
-        _finish(session, job, JobStatus.failed, "system", now=now, evidence_sha256=evidence_sha256,
-                error=f"The model's current version changed to version {model.current.number} while this job ran "
-                      f"on version {job.base_version.number}; its result was not put into service. Run discovery "
-                      "and unlearning again.")
+        finish_job(session, job, JobStatus.failed, "system", now=now, evidence_sha256=evidence_sha256,
+                   error=f"The model's current version changed to version {model.current.number} while this job ran "
+                         f"on version {job.base_version.number}; its result was not put into service. Run discovery "
+                         "and unlearning again.")
         return job
     version = target_service.record_version(session=session, model=model, parent=job.base_version, path=model_dir,
                                             weights_sha256=weights_sha256, actor="system", job_id=job.id)
@@ -167,14 +168,14 @@ def complete_unlearning(*, session: Session, job_id: str, passed: bool, evidence
     job.status, job.finished_at = JobStatus.succeeded, now
     job.progress = {**(job.progress or {}), "stage": "done", "message": "verified"}
     session.flush()
-    _audit(session, job, "succeeded", "system", evidence_sha256=evidence_sha256, result_version=version.number,
-           result_weights_sha256=weights_sha256)
+    audit_job(session, job, "succeeded", "system", evidence_sha256=evidence_sha256, result_version=version.number,
+              result_weights_sha256=weights_sha256)
     for link in job.requests:
         request = request_service.get_request(session=session, request_id=link.request_id)
         if request.status == RequestStatus.unlearning:
-            _status(session, request, RequestStatus.verifying, "system", job_id=job.id)
-        _status(session, request, RequestStatus.completed, "system", job_id=job.id,
-                evidence_sha256=evidence_sha256, result_version=version.number)
+            set_request_status(session, request, RequestStatus.verifying, "system", job_id=job.id)
+        set_request_status(session, request, RequestStatus.completed, "system", job_id=job.id,
+                           evidence_sha256=evidence_sha256, result_version=version.number)
         request_service.notify_subject(session=session, request=request, kind="completed", settings=settings,
                                        model_name=model.name, version=version.number)
     log.info("job.unlearning.succeeded", job_id=job.id, version=version.number)
@@ -188,9 +189,9 @@ def reap_stale(*, session: Session, settings: Settings | None = None, now: datet
     cutoff = now - timedelta(seconds=settings.job_stale_after_s)
     stale = list(session.scalars(select(Job).where(Job.status == JobStatus.running, Job.heartbeat_at < cutoff)))
     for job in stale:
-        _finish(session, job, JobStatus.failed, "system", now=now,
-                error=f"The worker stopped reporting progress (last at {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); "
-                      "the job was abandoned. Start it again.")
+        finish_job(session, job, JobStatus.failed, "system", now=now,
+                   error=f"The worker stopped reporting progress (last at {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); "
+                         "the job was abandoned. Start it again.")
     return [job.id for job in stale]
 
 
@@ -199,6 +200,6 @@ def worker_restarted(*, session: Session, worker: str, now: datetime | None = No
     stmt = select(Job).where(Job.status == JobStatus.running, Job.worker == worker[:200])
     jobs = list(session.scalars(stmt))
     for job in jobs:
-        _finish(session, job, JobStatus.failed, "system", now=now,
-                error="The worker was restarted while running this job; start it again.")
+        finish_job(session, job, JobStatus.failed, "system", now=now,
+                   error="The worker was restarted while running this job; start it again.")
     return [job.id for job in jobs]

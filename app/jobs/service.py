@@ -1,29 +1,34 @@
 """Job state of record: start, claim, progress, cancel, finish, fail, and recovery from lost workers.
 
-The web side starts and cancels jobs; the worker side (``workers/tasks/engine_jobs.py``) claims a job by id,
-reports progress in short transactions of its own and records the outcome. Every state change of a job is
-an audit entry on each request it serves; request statuses move only through ``requests.service.transition``.
+The web side starts and cancels jobs (here); the worker side (``workers/tasks/engine_jobs.py``) claims a job by
+id, reports progress in short transactions of its own and records the outcome (``outcomes``, re-exported here so
+callers use one service module). Both change a job through ``lifecycle`` and read it through ``queries``.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit import service as audit_service
 from app.core.config import Settings, get_settings
 from app.core.db import utcnow
-from app.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from app.core.errors import Conflict, IllegalTransition, InvalidInput
 from app.core.logging import get_logger
-from app.core.security import decrypt, sha256_hex
+from app.core.queues import GPU_QUEUE
+from app.core.security import decrypt
 from app.core.tasks import enqueue_after_commit
+from app.jobs.lifecycle import audit_job, finish_job, set_request_status
 from app.jobs.methods import DEFAULT_METHOD, METHOD_CHOICES
 from app.jobs.models import ACTIVE_JOB_STATUSES, Job, JobKind, JobRequest, JobStatus
+from app.jobs.outcomes import (
+    claim, complete_discovery, complete_unlearning, fail, finish_canceled, reap_stale, record_progress,
+    worker_restarted,
+)
+from app.jobs.queries import Findings, active_unlearning, get_job, latest_findings, requests_served_by
 from app.requests import service as request_service
 from app.requests.models import ErasureRequest
 from app.requests.statuses import RequestStatus
@@ -34,7 +39,6 @@ log = get_logger(__name__)
 
 DISCOVER_TASK = "rtbf.engine.discover"
 UNLEARN_TASK = "rtbf.engine.unlearn"
-GPU_QUEUE = "gpu"
 # Discovery may run before the decision (to inform it); unlearning needs an approval (or a failed try).
 DISCOVERABLE = frozenset({RequestStatus.pending_review, RequestStatus.approved, RequestStatus.failed})
 UNLEARNABLE = frozenset({RequestStatus.approved, RequestStatus.failed})
@@ -42,52 +46,6 @@ MAX_BATCH = 20
 # Engine knobs an officer or the API may set, with their bounds; everything else keeps the method's default.
 PARAM_BOUNDS: dict[str, tuple[float, float]] = {"max_steps": (1, 2000), "lr": (1e-6, 0.5), "rank": (1, 64),
                                                "seed": (0, 2**31 - 1)}
-
-
-@dataclass(frozen=True)
-class Findings:
-    """What a finished discovery found for one request (redacted numbers; examples need ``decrypt_report``)."""
-
-    job: Job
-    link: JobRequest
-
-    @property
-    def report(self) -> dict[str, Any]:
-        return self.link.report_redacted or {}
-
-    def attributes(self, verdict: str) -> list[str]:
-        found = {f["attribute"] for f in self.report.get("findings", []) if f.get("verdict") == verdict}
-        return sorted(found)
-
-    @property
-    def confirmed(self) -> list[str]:
-        return self.attributes("confirmed")
-
-    @property
-    def candidates(self) -> list[str]:
-        return [a for a in self.attributes("candidate") if a not in self.confirmed]
-
-
-def _audit(session: Session, job: Job, event: str, actor: str, **details: Any) -> None:
-    base = {"job_id": job.id, "kind": job.kind.value, "model_id": job.target_model_id,
-            "version": job.base_version.number, "base_weights_sha256": job.base_version.weights_sha256}
-    if job.method:
-        base["method"] = job.method
-    for request_id in job.request_ids:
-        audit_service.append(session=session, event=f"job.{job.kind.value}.{event}", actor=actor,
-                             request_id=request_id, details={**base, **details})
-
-
-def _status(session: Session, request: ErasureRequest, new: RequestStatus, actor: str, **details: Any) -> None:
-    if request.status != new:
-        request_service.transition(session=session, request=request, new_status=new, actor=actor, **details)
-
-
-def get_job(*, session: Session, job_id: str) -> Job:
-    job = session.get(Job, job_id)
-    if job is None:
-        raise NotFound("No such job.", details={"job_id": job_id})
-    return job
 
 
 def jobs_for_request(*, session: Session, request_id: str) -> list[Job]:
@@ -102,28 +60,10 @@ def active_job(*, session: Session, request_id: str) -> Job | None:
     return session.scalars(stmt).first()
 
 
-def latest_findings(*, session: Session, request_id: str) -> Findings | None:
-    """The most recent successful discovery of the request on its model's current version, if any."""
-    stmt = (select(Job, JobRequest).join(JobRequest)
-            .where(JobRequest.request_id == request_id, Job.kind == JobKind.discovery,
-                   Job.status == JobStatus.succeeded)
-            .order_by(Job.finished_at.desc()))
-    for job, link in session.execute(stmt):
-        if job.base_version.number == job.target_model.current_number:
-            return Findings(job=job, link=link)
-    return None
-
-
 def decrypt_report(link: JobRequest) -> dict[str, Any] | None:
     import json
 
     return json.loads(decrypt(link.report_enc)) if link.report_enc else None
-
-
-def requests_served_by(*, session: Session, version_id: str) -> list[str]:
-    stmt = (select(JobRequest.request_id).join(Job)
-            .where(Job.result_version_id == version_id).order_by(JobRequest.position))
-    return list(session.scalars(stmt))
 
 
 def earlier_erasures(*, session: Session, job: Job) -> list[tuple[ErasureRequest, list[str]]]:
@@ -187,12 +127,6 @@ def _no_active_job(session: Session, request: ErasureRequest) -> None:
                        details={"job_id": running.id})
 
 
-def active_unlearning(*, session: Session, model_id: str) -> Job | None:
-    """The model's queued or running unlearning job, if any (at most one: ``_no_unlearning_on``)."""
-    return session.scalar(select(Job).where(Job.target_model_id == model_id, Job.kind == JobKind.unlearning,
-                                            Job.status.in_(ACTIVE_JOB_STATUSES)).limit(1))
-
-
 def _no_unlearning_on(session: Session, model: TargetModel) -> None:
     """One unlearning job per model at a time. Each job starts from the current version and its result becomes
     the next one, so a second job started meanwhile would put a version into service that never had the first
@@ -220,8 +154,8 @@ def start_discovery(*, session: Session, request_id: str, actor: str, model_id: 
     session.add(job)
     session.flush()
     if request.status != RequestStatus.pending_review:
-        _status(session, request, RequestStatus.discovering, actor, job_id=job.id)
-    _audit(session, job, "queued", actor)
+        set_request_status(session, request, RequestStatus.discovering, actor, job_id=job.id)
+    audit_job(session, job, "queued", actor)
     enqueue_after_commit(session, DISCOVER_TASK, job.id, queue=GPU_QUEUE)
     log.info("job.discovery.queued", job_id=job.id, request_id=request.id, actor=actor)
     return job
@@ -276,25 +210,12 @@ def start_unlearning(*, session: Session, request_ids: list[str], actor: str, me
     session.add(job)
     session.flush()
     for request in requests:
-        _status(session, request, RequestStatus.unlearning, actor, job_id=job.id, method=method)
-    _audit(session, job, "queued", actor, batch_size=len(requests),
-           attributes=sorted({a for link in links for a in link.attributes or []}))
+        set_request_status(session, request, RequestStatus.unlearning, actor, job_id=job.id, method=method)
+    audit_job(session, job, "queued", actor, batch_size=len(requests),
+              attributes=sorted({a for link in links for a in link.attributes or []}))
     enqueue_after_commit(session, UNLEARN_TASK, job.id, queue=GPU_QUEUE)
     log.info("job.unlearning.queued", job_id=job.id, requests=len(requests), method=method, actor=actor)
     return job
-
-
-def _release_requests(session: Session, job: Job, actor: str, *, failed_reason: str | None) -> None:
-    """Put each request back where the officer can act again after a job ends without success."""
-    for link in job.requests:
-        request = request_service.get_request(session=session, request_id=link.request_id)
-        if job.kind == JobKind.discovery:
-            if request.status == RequestStatus.discovering:
-                _status(session, request, RequestStatus.approved, actor, job_id=job.id)
-        elif request.status in (RequestStatus.unlearning, RequestStatus.verifying):
-            new = RequestStatus.failed if failed_reason is not None else RequestStatus.approved
-            extra = {"reason_sha256": sha256_hex(failed_reason)} if failed_reason else {}
-            _status(session, request, new, actor, job_id=job.id, **extra)
 
 
 def cancel(*, session: Session, job_id: str, actor: str, now: datetime | None = None) -> Job:
@@ -305,25 +226,12 @@ def cancel(*, session: Session, job_id: str, actor: str, now: datetime | None = 
     now = now or utcnow()
     job.canceled_by = actor
     if job.status == JobStatus.queued:
-        _finish(session, job, JobStatus.canceled, actor, now=now)
+        finish_job(session, job, JobStatus.canceled, actor, now=now)
     elif job.cancel_requested_at is None:
         job.cancel_requested_at = now
         session.flush()
-        _audit(session, job, "cancel_requested", actor)
+        audit_job(session, job, "cancel_requested", actor)
     return job
-
-
-def _finish(session: Session, job: Job, status: JobStatus, actor: str, *, now: datetime | None = None,
-            error: str | None = None, **details: Any) -> None:
-    job.status, job.finished_at = status, now or utcnow()
-    if error is not None:
-        error = job.error = error[:4000]  # the audit commits to exactly the stored text
-    session.flush()
-    if error:
-        details["error_sha256"] = sha256_hex(error)
-    _audit(session, job, status.value, actor, **details)
-    _release_requests(session, job, actor, failed_reason=error if status == JobStatus.failed else None)
-    log.info(f"job.{job.kind.value}.{status.value}", job_id=job.id, actor=actor)
 
 
 def close_without_findings(*, session: Session, request_id: str, actor: str,
@@ -340,22 +248,16 @@ def close_without_findings(*, session: Session, request_id: str, actor: str,
     if findings.confirmed:
         raise Conflict(f"Discovery found {', '.join(findings.confirmed)}: start unlearning instead.")
     model = findings.job.target_model
-    _status(session, request, RequestStatus.completed, actor, job_id=findings.job.id,
-            report_sha256=findings.link.report_sha256, outcome="nothing_found")
+    set_request_status(session, request, RequestStatus.completed, actor, job_id=findings.job.id,
+                       report_sha256=findings.link.report_sha256, outcome="nothing_found")
     request_service.notify_subject(session=session, request=request, kind="completed", settings=settings,
                                    model_name=model.name, version=model.current_number, nothing_found=True)
     return request
 
 
-# The worker's side lives in its own module; re-exported so callers use one service module.
-from app.jobs.outcomes import (  # noqa: E402
-    claim, complete_discovery, complete_unlearning, fail, finish_canceled, reap_stale, record_progress,
-    worker_restarted,
-)
-
 __all__ = [
-    "DISCOVERABLE", "UNLEARNABLE", "Findings", "active_job", "cancel", "claim", "close_without_findings",
-    "complete_discovery", "complete_unlearning", "decrypt_report", "fail", "finish_canceled", "get_job",
-    "jobs_for_request", "latest_findings", "reap_stale", "record_progress", "requests_served_by", "start_discovery",
-    "start_unlearning", "worker_restarted",
+    "DISCOVERABLE", "UNLEARNABLE", "Findings", "active_job", "active_unlearning", "cancel", "claim",
+    "close_without_findings", "complete_discovery", "complete_unlearning", "decrypt_report", "earlier_erasures",
+    "fail", "finish_canceled", "get_job", "jobs_for_request", "latest_findings", "reap_stale", "record_progress",
+    "requests_served_by", "start_discovery", "start_unlearning", "worker_restarted",
 ]

@@ -13,7 +13,7 @@ from typing import Any
 from app.requests.models import ErasureRequest
 from app.requests.service import identifiers
 
-# Label words -> engine attribute keys (workers/engine/attributes.py); first match wins.
+# Label words -> attribute keys (app/jobs/attributes.py, the engine's keys); first match wins.
 _LABELS: tuple[tuple[str, str], ...] = (
     (r"e-?mail", "email"),
     (r"phone|mobile|tel", "phone"),

@@ -13,9 +13,9 @@ from app.core.errors import Conflict, IllegalTransition, InvalidInput
 from app.core.security import sha256_hex
 from app.requests.deadlines import MAX_EXTENSION_MONTHS, add_months
 from app.requests.grounds import DenialGround, ErasureGround
+from app.requests.lifecycle import get_request, notify_subject, transition
 from app.requests.models import ErasureRequest
 from app.requests.schemas import MAX_REASON
-from app.requests.service import get_request, notify_subject, transition
 from app.requests.statuses import EXTENDABLE_STATUSES, RequestStatus
 
 

@@ -1,4 +1,6 @@
-"""Erasure-request intake, identity verification and reads. Review actions live in ``review``.
+"""Erasure-request intake, identity verification and reads. Review actions live in ``review``, the steps both are
+built from (load, ``transition``, email the subject) in ``lifecycle``; all are re-exported here so callers use one
+service module.
 
 Every status change goes through ``transition`` (which writes the audit entry); services flush and never
 commit (the request-scoped session does).
@@ -10,7 +12,6 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session
@@ -22,12 +23,13 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, RateLimited
 from app.core.logging import get_logger
 from app.core.security import blind_index, decrypt, decrypt_optional, encrypt, encrypt_optional, sha256_hex
-from app.notifications import service as notification_service
 from app.requests import codes
 from app.requests.deadlines import due_date
+from app.requests.lifecycle import get_request, notify_subject, reopen, transition
 from app.requests.models import ErasureRequest, OneTimeCode
+from app.requests.review import approve, cancel, deny, extend
 from app.requests.schemas import RequestCreate, SubjectIdentifiers
-from app.requests.statuses import OPEN_STATUSES, RequestStatus, check_reopen, check_transition
+from app.requests.statuses import OPEN_STATUSES, RequestStatus
 
 log = get_logger(__name__)
 
@@ -56,41 +58,6 @@ def status_path(token: str) -> str:
 
 def _url(settings: Settings, path: str) -> str:
     return settings.base_url.rstrip("/") + path
-
-
-def transition(
-    *, session: Session, request: ErasureRequest, new_status: RequestStatus, actor: str, **audit_details: Any
-) -> ErasureRequest:
-    """The single place a status changes: check the machine, apply, audit, log (ids only)."""
-    check_transition(request.status, new_status)
-    return _apply(session, request, new_status, actor, f"erasure.{new_status.value}", audit_details)
-
-
-def reopen(*, session: Session, request: ErasureRequest, actor: str, reason: str,
-           **audit_details: Any) -> ErasureRequest:
-    """completed -> approved because the erasure it recorded was undone (see ``statuses.REOPEN_TRANSITIONS``).
-
-    The due date stays: Art. 12(3) runs from receipt, and undoing our own erasure gives us no new month. No
-    email here: the subject hears again when the erasure is carried out again (the completion email)."""
-    new_status = check_reopen(request.status)
-    return _apply(session, request, new_status, actor, "request.reopened", {"reason": reason, **audit_details})
-
-
-def _apply(session: Session, request: ErasureRequest, new_status: RequestStatus, actor: str, event: str,
-           audit_details: dict[str, Any]) -> ErasureRequest:
-    old = request.status
-    request.status = new_status
-    request.updated_at = utcnow()
-    session.flush()
-    audit_service.append(
-        session=session,
-        event=event,
-        actor=actor,
-        request_id=request.id,
-        details={"from": old.value, "to": new_status.value, **audit_details},
-    )
-    log.info(event, request_id=request.id, actor=actor, previous=old.value)
-    return request
 
 
 def _find_duplicate(*, session: Session, email_index: str, now: datetime, settings: Settings) -> str | None:
@@ -182,16 +149,6 @@ def create_request(
     return CreatedRequest(request=request, status_token=token)
 
 
-def notify_subject(*, session: Session, request: ErasureRequest, kind: str, settings: Settings, **context: Any) -> None:
-    """Queue the ``kind`` email to the subject's (decrypted) address; sent after commit."""
-    notification_service.queue_email(
-        session=session,
-        request=request,
-        kind=kind,
-        context={"request": request, "base_url": settings.base_url, **context},
-    )
-
-
 def _unverified(*, session: Session, request_id: str) -> tuple[ErasureRequest, OneTimeCode]:
     request = get_request(session=session, request_id=request_id)
     if request.status != RequestStatus.identity_unverified or request.code is None:
@@ -251,21 +208,6 @@ def resend_code(
     )
     notify_subject(session=session, request=request, kind="verification_code", settings=settings, code=code,
                    verify_url=None, ttl_minutes=settings.otp_ttl_seconds // 60)
-
-
-def get_request(*, session: Session, request_id: str) -> ErasureRequest:
-    request = session.get(ErasureRequest, request_id) if _looks_like_uuid(request_id) else None
-    if request is None:
-        raise NotFound("No erasure request with this id.", details={"request_id": request_id[:64]})
-    return request
-
-
-def _looks_like_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        return False
-    return True
 
 
 def get_by_status_token(*, session: Session, token: str) -> ErasureRequest:
@@ -340,11 +282,8 @@ def history(*, session: Session, request_id: str) -> list[AuditEntry]:
     return audit_service.entries_for_request(session=session, request_id=request.id)
 
 
-# Review actions are defined in their own module; re-exported so callers use one service module.
-from app.requests.review import approve, cancel, deny, extend  # noqa: E402
-
 __all__ = [
     "CreatedRequest", "approve", "cancel", "create_request", "deny", "extend", "find_by_email", "get_by_reference",
-    "get_by_status_token", "get_request", "history", "identifiers", "list_requests", "reopen", "resend_code",
-    "transition", "verify_code",
+    "get_by_status_token", "get_request", "history", "identifiers", "list_requests", "notify_subject", "reopen",
+    "resend_code", "transition", "verify_code",
 ]

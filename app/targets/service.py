@@ -1,8 +1,9 @@
 """Register target models, record the versions unlearning makes, and restore a previous version (audited; it
 reopens the completed requests whose erasure it undoes).
 
-Model directories are checked with the engine's torch-free checks (``workers.engine.modelio``), so the web
-process can register a model without loading it.
+Model directories and corpora are checked with the checks the engine uses (``modelfiles``: plain file checks,
+no torch), so the web process can register a model without loading it and records the weights digest the
+engine's evidence will name.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from app.audit import service as audit_service
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.logging import get_logger
 from app.core.security import sha256_hex
+from app.jobs.models import Job, JobRequest
+from app.jobs.queries import active_unlearning, requests_served_by
+from app.requests import service as request_service
+from app.requests.statuses import REOPEN_TRANSITIONS
 from app.targets.models import ModelVersion, TargetModel
+from modelfiles import UnusablePath
+from modelfiles.corpus import check_corpus_path
+from modelfiles.model_dir import check_model_dir, weights_sha256
 
 if TYPE_CHECKING:
     from app.requests.models import ErasureRequest
@@ -31,13 +39,10 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 
 
 def _check_dir(path: str | Path) -> tuple[Path, str]:
-    from workers.engine.errors import EngineError
-    from workers.engine.modelio import check_model_dir, weights_sha256
-
     try:
         model_dir = check_model_dir(Path(path).expanduser())
         return model_dir.resolve(), weights_sha256(model_dir)
-    except EngineError as exc:
+    except UnusablePath as exc:
         raise InvalidInput(str(exc), details={"field": "path"}) from None
     except OSError as exc:
         raise _unusable(exc, "path") from None
@@ -50,14 +55,11 @@ def _unusable(exc: OSError, field: str) -> InvalidInput:
 
 
 def _check_corpus(path: str | Path | None) -> str | None:
-    from workers.engine.errors import EngineError
-    from workers.engine.probe.corpus import check_corpus_path
-
     if path is None or not str(path).strip():
         return None
     try:
         return str(check_corpus_path(Path(str(path).strip()).expanduser()).resolve())
-    except EngineError as exc:
+    except UnusablePath as exc:
         raise InvalidInput(str(exc), details={"field": "corpus"}) from None
     except OSError as exc:
         raise _unusable(exc, "corpus") from None
@@ -151,10 +153,7 @@ def erasures_undone(*, session: Session, model: TargetModel, retired: ModelVersi
                     restored: ModelVersion) -> list[str]:
     """Ids of the requests whose erasure ``retired`` carries and ``restored`` does not: no version that
     ``restored`` descends from (or is) served them, so once it is in use the model can produce their data again."""
-    from app.jobs import service as jobs_service
-    from app.jobs.models import Job, JobRequest
-
-    served = jobs_service.requests_served_by(session=session, version_id=retired.id)
+    served = requests_served_by(session=session, version_id=retired.id)
     if not served:
         return []
     kept = lineage(model, restored)
@@ -176,9 +175,7 @@ def undone_by_restore(*, session: Session, model: TargetModel) -> list[str]:
 def _no_unlearning_running(session: Session, model: TargetModel) -> None:
     # A running unlearning records its result as a child of the version it started from and makes it current: it
     # would silently put the retired version's erasures (and its fault) back in service after the restore.
-    from app.jobs import service as jobs_service
-
-    running = jobs_service.active_unlearning(session=session, model_id=model.id)
+    running = active_unlearning(session=session, model_id=model.id)
     if running is not None:
         raise Conflict(f"An unlearning job on {model.name} is queued or running: cancel it or let it finish before "
                        "restoring a previous version.", details={"job_id": running.id})
@@ -196,9 +193,6 @@ def restore_previous(*, session: Session, model_id: str, actor: str, reason: str
     """Make the current version's parent current again. Requests whose erasure only the retired version carries
     get their data back into the served model: the restore is audited against each of them, needs a reason, and
     reopens each completed one so that the officer carries the erasure out again before its (unchanged) due date."""
-    from app.requests import service as request_service
-    from app.requests.statuses import REOPEN_TRANSITIONS
-
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("A reason is required to restore a previous version.", details={"field": "reason"})

@@ -21,8 +21,19 @@ def _session(url: str) -> Session:
 
 def test_help_lists_the_platform_commands(cli, runner) -> None:
     result = runner.invoke(cli, ["--help"])
-    for name in ("up", "serve", "worker", "db", "officer", "apikey", "audit", "outbox"):
+    for name in ("up", "serve", "db", "officer", "apikey", "audit", "outbox"):
         assert name in result.output
+
+
+def test_the_rtbf_command_joins_the_platform_the_worker_and_the_engine(runner) -> None:
+    from workers.cli import app
+
+    commands = runner.invoke(app, ["--help"]).output
+    for name in ("up", "serve", "worker", "db", "officer", "apikey", "audit", "outbox", "model", "probe", "unlearn",
+                 "bench"):
+        assert f" {name} " in commands, name
+    model = runner.invoke(app, ["model", "--help"]).output
+    assert " train-demo " in model and " add " in model
 
 
 

@@ -61,7 +61,7 @@ def test_up_runs_the_embedded_default_and_stops_with_its_children(tmp_path, tiny
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(RTBF_DATA_DIR=str(data_dir), RTBF_ENVIRONMENT="development", PYTHONPATH=str(REPO_ROOT),
                COLUMNS="200", RTBF_DEMO_MODEL_SIZE="tiny", RTBF_JOB_THREADS="1")
-    cmd = [sys.executable, "-c", "from app.cli import main; main()", "up", "--port", str(port)]
+    cmd = [sys.executable, "-c", "from workers.cli import main; main()", "up", "--port", str(port)]
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app
+from workers.cli import app
 from workers.engine.probe import ProbeReport
 
 runner = CliRunner()

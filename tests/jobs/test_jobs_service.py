@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.audit.models import AuditEntry
 from app.core.db import utcnow
 from app.core.errors import Conflict, IllegalTransition, InvalidInput
+from app.core.queues import GPU_QUEUE
 from app.core.tasks import pending_tasks
 from app.jobs import service as jobs
 from app.jobs.models import JobKind, JobStatus
@@ -54,7 +55,7 @@ def test_discovery_on_an_approved_request_goes_discovering_then_back_to_approved
     job = jobs.start_discovery(session=session, request_id=request.id, actor=OFFICER)
     assert request.status == RequestStatus.discovering and job.status == JobStatus.queued
     assert job.base_version.number == 1 and request.target_model_id == model.id
-    assert (jobs.DISCOVER_TASK, (job.id,), jobs.GPU_QUEUE) in pending_tasks(session)  # sent after commit
+    assert (jobs.DISCOVER_TASK, (job.id,), GPU_QUEUE) in pending_tasks(session)  # sent after commit
     with pytest.raises(IllegalTransition):  # already discovering
         jobs.start_discovery(session=session, request_id=request.id, actor=OFFICER)
 
@@ -208,7 +209,7 @@ def test_a_batch_of_two_requests_is_one_job(session, model, make_request, discov
     assert [link.attributes for link in job.requests] == [["email"], ["email", "phone"]]
     assert first.status == second.status == RequestStatus.unlearning
     assert [t for t in pending_tasks(session) if t[0] == jobs.UNLEARN_TASK] == [
-        (jobs.UNLEARN_TASK, (job.id,), jobs.GPU_QUEUE)]
+        (jobs.UNLEARN_TASK, (job.id,), GPU_QUEUE)]
     assert jobs.active_job(session=session, request_id=second.id) is job
     assert {j.kind for j in jobs.jobs_for_request(session=session, request_id=first.id)} == {
         JobKind.discovery, JobKind.unlearning}

@@ -11,7 +11,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from app.core.config import Settings
-from app.jobs.service import DISCOVER_TASK, GPU_QUEUE
+from app.core.queues import GPU_QUEUE
+from app.jobs.service import DISCOVER_TASK
 from app.notifications.service import SEND_EMAIL_TASK
 from app.requests import service
 from app.requests.schemas import RequestCreate

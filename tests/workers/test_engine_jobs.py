@@ -23,11 +23,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import workers.celery_app
 from app.audit.models import AuditEntry
 from app.core import registry  # noqa: F401  (all models mapped)
+from app.core import tasks as core_tasks
 from app.core.config import Settings
 from app.core.db import make_engine, make_session_factory
+from app.core.queues import GPU_QUEUE, make_celery
 from app.jobs import service as jobs
 from app.jobs.models import Job, JobStatus
 from app.notifications.models import OutboxMessage
@@ -135,9 +136,9 @@ def stack(make_database, redis_url, settings: Settings, tiny_model_dir, roster, 
     env = env_for(DATABASE_URL=database, REDIS_URL=redis_url, RTBF_DATA_DIR=str(data_dir),
                   RTBF_SECRET_KEY=settings.secret_key, RTBF_ENCRYPTION_KEY=settings.encryption_key,
                   RTBF_HMAC_KEY=settings.hmac_key, RTBF_JOB_DEVICE="cpu", RTBF_JOB_THREADS="1")
-    # The web side's commits must reach the worker's broker: the after-commit hook reads this attribute.
-    monkeypatch.setattr(workers.celery_app, "celery_app",
-                        workers.celery_app.make_celery(settings.model_copy(update={"redis_url": redis_url})))
+    # The web side's commits must reach the worker's broker: the after-commit hook sends through this.
+    sender = make_celery(settings.model_copy(update={"redis_url": redis_url}))
+    monkeypatch.setattr(core_tasks, "task_sender", lambda: sender)
     engine = make_engine(database)
     stack = Stack(database=database, env=env, factory=make_session_factory(engine), log_path=tmp_path / "worker.log",
                   roster=roster, people=iter(roster))
@@ -163,7 +164,7 @@ def test_discovery_then_unlearning_on_a_prefork_worker(stack: Stack) -> None:
     missing = str(uuid.uuid4())
     with stack.worker() as proc:
         # A task for a job that does not exist (a deleted row, a stale message) is a no-op.
-        workers.celery_app.celery_app.send_task(jobs.DISCOVER_TASK, args=[missing], queue=jobs.GPU_QUEUE)
+        core_tasks.task_sender().send_task(jobs.DISCOVER_TASK, args=[missing], queue=GPU_QUEUE)
         wait_until(lambda: "'skipped'" in stack.log_path.read_text(errors="replace"), timeout=60,
                    what="the task for a missing job to be skipped", proc=proc, log_path=stack.log_path)
 

@@ -90,7 +90,7 @@ def email_worker(env: dict[str, str], log_path: Path, *, hostname: str | None = 
 
 def cli_worker(env: dict[str, str], log_path: Path, *arguments: str):
     """``rtbf worker ARGUMENTS`` (the operator's command, as in docker-compose.yml)."""
-    return worker_process([sys.executable, "-c", "from app.cli import main; main()", "worker", *arguments], env,
+    return worker_process([sys.executable, "-c", "from workers.cli import main; main()", "worker", *arguments], env,
                           log_path)
 
 

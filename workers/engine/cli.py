@@ -1,6 +1,6 @@
 """Engine commands for the ``rtbf`` CLI: ``rtbf model train-demo`` and ``rtbf probe``.
 
-Registered by ``app.cli``; torch, transformers and Presidio are imported inside the command bodies
+Registered by ``workers.cli``; torch, transformers and Presidio are imported inside the command bodies
 so ``rtbf --help`` works on a web-only install. Bad input exits 2 with one red line, no traceback.
 """
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelfiles import UnusablePath
+from modelfiles import model_dir as model_files
 from workers.engine.errors import EngineError
 
 if TYPE_CHECKING:
     import torch
-
-WEIGHT_GLOBS = ("*.safetensors",)
 
 
 @dataclass
@@ -49,25 +48,13 @@ def torch_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _weight_files(model_dir: Path) -> list[Path]:
-    files = sorted(p for pattern in WEIGHT_GLOBS for p in model_dir.glob(pattern))
-    if not files:
-        files = sorted(model_dir.glob("pytorch_model*.bin"))
-    return files
-
-
 def check_model_dir(path: str | Path) -> Path:
-    """Raise a clear ``EngineError`` unless ``path`` looks like a loadable HF model directory."""
-    model_dir = Path(path)
-    if not model_dir.exists():
-        raise EngineError(f"model directory not found: {model_dir}")
-    if not model_dir.is_dir():
-        raise EngineError(f"model path is not a directory: {model_dir}")
-    if not (model_dir / "config.json").is_file():
-        raise EngineError(f"no config.json in model directory: {model_dir}")
-    if not _weight_files(model_dir):
-        raise EngineError(f"no model weights (*.safetensors) in model directory: {model_dir}")
-    return model_dir
+    """Raise a clear ``EngineError`` unless ``path`` looks like a loadable HF model directory (the web process
+    checks a registration with the same ``modelfiles`` check)."""
+    try:
+        return model_files.check_model_dir(path)
+    except UnusablePath as exc:
+        raise EngineError(str(exc)) from None
 
 
 def load_model(path: str | Path, *, device: "torch.device | str | None" = None, dtype: Any = None) -> LoadedModel:
@@ -125,15 +112,9 @@ def format_prompt(tokenizer: Any, text: str) -> str:
 
 
 def weights_sha256(model_dir: str | Path) -> str:
-    """SHA-256 over the weight files in name order: identifies exactly which weights were probed."""
-    directory = Path(model_dir)
-    files = _weight_files(directory)
-    if not files:
-        raise EngineError(f"no model weights (*.safetensors) in model directory: {directory}")
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(file.name.encode())
-        with file.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+    """SHA-256 over the weight files in name order: identifies exactly which weights were probed. The digest the
+    web process records when a model is registered (``modelfiles``), so evidence and registry name one set."""
+    try:
+        return model_files.weights_sha256(model_dir)
+    except UnusablePath as exc:
+        raise EngineError(str(exc)) from None

@@ -25,11 +25,12 @@ from sqlalchemy.exc import OperationalError
 from app.core.config import get_settings
 from app.core.db import one_off_session
 from app.core.logging import get_logger
+from app.core.queues import GPU_QUEUE
 from app.jobs import service as jobs_service
 from app.jobs.models import JobKind
 from app.jobs.subjects import subject_payload
 from app.requests import service as request_service
-from workers.celery_app import GPU_QUEUE, celery_app
+from workers.celery_app import celery_app
 from workers.engine.errors import Cancelled, EngineError
 from workers.tasks import task_session
 

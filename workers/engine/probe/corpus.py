@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelfiles import UnusablePath
+from modelfiles import corpus as corpus_files
+from modelfiles.corpus import JSONL_SUFFIXES, PARQUET_SUFFIXES, SCAN_LIMIT, corpus_suffix
 from workers.engine.errors import EngineError
 from workers.engine.probe.values import fold
 from workers.engine.subject import Subject
 
-TEXT_SUFFIXES = (".txt", ".txt.gz", ".md")
-JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".ndjson")
-PARQUET_SUFFIXES = (".parquet",)
-SUFFIXES = TEXT_SUFFIXES + JSONL_SUFFIXES + PARQUET_SUFFIXES
 TEXT_COLUMNS = ("text", "content")
 # A value lies "beside" the subject's mention when it is on the mention's line and, in running prose, within
 # this many characters after it (or a little before: "Email x@y.org, Camille Durand").
@@ -65,37 +64,18 @@ class CorpusSearch:
                 "seconds": round(self.seconds, 3)}
 
 
-def _suffix(path: Path) -> str:
-    name = path.name.lower()
-    return next((s for s in sorted(SUFFIXES, key=len, reverse=True) if name.endswith(s)), "")
-
-
-SCAN_LIMIT = 100_000  # entries of a corpus folder looked at for a first readable file
-
-
 def check_corpus_path(path: str | Path, *, scan_limit: int = SCAN_LIMIT) -> Path:
     """The corpus path if it can be read as one (a supported file, or a folder holding some), else EngineError.
-    Torch-free and content-free: the web process checks a registration with it, so a folder is looked into only
-    until its first supported file, or ``scan_limit`` entries (a corpus of "/" must not hold a request for minutes)."""
-    corpus = Path(path)
-    if not corpus.exists():
-        raise EngineError(f"corpus not found: {corpus}")
-    if corpus.is_dir():
-        for count, entry in enumerate(corpus.rglob("*"), 1):
-            if entry.is_file() and _suffix(entry):
-                return corpus
-            if count >= scan_limit:
-                raise EngineError(f"no {', '.join(SUFFIXES)} file among the first {scan_limit:,} entries of the "
-                                  f"corpus folder {corpus}: name the folder that holds the corpus")
-        raise EngineError(f"the corpus folder holds no {', '.join(SUFFIXES)} files: {corpus}")
-    if not _suffix(corpus):
-        raise EngineError(f"unsupported corpus file {corpus.name}: use {', '.join(SUFFIXES)} (or a folder of them)")
-    return corpus
+    Torch-free and content-free: the web process checks a registration with the same ``modelfiles`` check."""
+    try:
+        return corpus_files.check_corpus_path(path, scan_limit=scan_limit)
+    except UnusablePath as exc:
+        raise EngineError(str(exc)) from None
 
 
 def _files(path: Path) -> list[Path]:
     check_corpus_path(path)
-    return sorted(p for p in path.rglob("*") if p.is_file() and _suffix(p)) if path.is_dir() else [path]
+    return sorted(p for p in path.rglob("*") if p.is_file() and corpus_suffix(p)) if path.is_dir() else [path]
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -118,7 +98,7 @@ def _text_of(row: Any) -> str | None:
 
 
 def _documents(path: Path, counter: CorpusSearch) -> Iterator[str]:
-    suffix = _suffix(path)
+    suffix = corpus_suffix(path)
     if suffix in PARQUET_SUFFIXES:
         try:
             import pyarrow.parquet as pq

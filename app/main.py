@@ -13,10 +13,12 @@ from fastapi.staticfiles import StaticFiles
 from app.api.router import router as api_router
 from app.core import registry  # noqa: F401  (every model mapped before the first query)
 from app.core.config import Settings, get_settings
-from app.core.db import make_engine, make_session_factory
+from app.core.db import make_session_factory, web_engine
 from app.core.handlers import install_error_handlers
 from app.core.health import router as health_router
 from app.core.logging import configure_logging
+from app.core.metrics import router as metrics_router
+from app.core.request_id import RequestIdMiddleware
 from app.pages.router import router as pages_router
 from app.pages.routing import error_page
 
@@ -34,12 +36,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    engine = make_engine(str(settings.database_url))
+    engine = web_engine(settings)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app, html_error=error_page)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(api_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

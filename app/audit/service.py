@@ -31,7 +31,9 @@ class VerifyResult:
 
 
 def _lock_tail(session: Session) -> None:
-    """Serialise appenders on PostgreSQL (SQLite serialises writers itself)."""
+    """Serialise appenders on PostgreSQL (SQLite serialises writers itself).
+
+    The wait obeys ``lock_timeout``: in the web process a request gives up after ``db_lock_timeout_ms`` (503)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
 
@@ -49,6 +51,9 @@ def append(
         raise ValueError(f"audit events are dotted lower-case names, got {event!r}")
     details = dict(details or {})
     check_details(details)
+    # The lock is held until the transaction ends: write the caller's pending changes (which may wait on row locks
+    # of their own) before taking it, not while every other appender waits. Explicit, as autoflush may be off.
+    session.flush()
     _lock_tail(session)
     last = session.execute(
         select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)

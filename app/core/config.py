@@ -56,11 +56,31 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = False
     log_level: str = "INFO"
 
+    # /metrics (app/core/metrics.py): with a token, a scrape must send it as a bearer token. Without one, production
+    # does not serve /metrics at all (404), and development and test serve it to whoever reaches the port.
+    metrics_token: str | None = Field(default=None, min_length=16)
+
+    # The web process's waits on PostgreSQL (app/core/db.py: web_engine, get_session): for a lock (the audit
+    # chain's advisory lock included), for one statement, and for a session (a pooled connection). Past any of
+    # them the request is rolled back and answered 503 with Retry-After, so a slow writer cannot queue every
+    # connection and thread behind it. Workers and the CLI keep PostgreSQL's default (no bound): a job's result
+    # must wait its turn.
+    db_lock_timeout_ms: int = Field(default=2000, ge=1, le=600_000)
+    db_statement_timeout_ms: int = Field(default=10_000, ge=1, le=3_600_000)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0, le=300)
+
     # Officer sign-in throttling (app/officers/throttle.py), stored in the database because the web may run
-    # several processes. Failures are counted per email and per client address over a sliding window; past
-    # either limit the password is not checked at all, so further guesses are worthless.
-    sign_in_max_failures_per_email: int = Field(default=5, ge=1, le=1000)
+    # several processes. Failures are counted per client address and per email over a sliding window; while
+    # throttled the password is not checked at all, so guesses made then are worthless.
+    # An address past its limit is blocked until its failures leave the window: that address is the attacker's.
     sign_in_max_failures_per_ip: int = Field(default=20, ge=1, le=100_000)
+    # An account is never blocked for the whole window (anyone who knows an officer's email could keep them
+    # out): after the free failures, each further attempt waits delay_base * 2^(failures - free) seconds after
+    # the account's last failure, at most delay_max. The defaults wait 5, 10, 20, 40, then 60 s: a brute force
+    # on one account gets about one guess a minute, and the officer at most a minute's wait.
+    sign_in_free_failures_per_email: int = Field(default=5, ge=1, le=1000)
+    sign_in_delay_base_seconds: int = Field(default=5, ge=1, le=3600)
+    sign_in_delay_max_seconds: int = Field(default=60, ge=1, le=3600)
     sign_in_window_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
 
     # Jobs (discovery and unlearning on the GPU queue). Celery's soft limit raises inside the task so the job

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
+
+import anyio
+import anyio.to_thread
 
 from fastapi import Request
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from app.core.config import Settings
 from app.core.errors import DomainError
 
 NAMING_CONVENTION = {
@@ -65,17 +73,56 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
-    """Engine with bound parameters kept out of error messages (they can hold an officer's email)."""
+# SQLAlchemy's defaults, stated because get_session admits as many requests at once as they give connections.
+POOL_SIZE, POOL_OVERFLOW = 5, 10
+
+
+def make_engine(
+    url: str,
+    *,
+    lock_timeout_ms: int | None = None,
+    statement_timeout_ms: int | None = None,
+    pool_timeout_s: float | None = None,
+    connect_timeout_s: int | None = None,
+    pooled: bool = True,
+) -> Engine:
+    """Engine with bound parameters kept out of error messages (they can hold an officer's email).
+
+    On PostgreSQL the timeouts bound every lock wait and statement of every session it opens (None: the server's
+    setting, no bound by default), a wait past them raising ``OperationalError`` and aborting the transaction, and
+    ``pool_timeout_s`` the wait for a pooled connection (None: SQLAlchemy's 30 s). SQLite keeps its busy_timeout
+    and SQLAlchemy's pool defaults. ``pooled=False``: a connection per use, closed after it.
+    """
+    pool_args: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
     if url.startswith("sqlite"):
         # isolation_level=None hands transaction control to SQLAlchemy (the pysqlite recipe in its docs).
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "isolation_level": None}, hide_parameters=True
+            url, connect_args={"check_same_thread": False, "isolation_level": None}, hide_parameters=True,
+            **pool_args,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    connect_args: dict[str, Any] = {}
+    # Startup options: the bounds hold from the connection's first statement, at no round trip of their own.
+    options = [f"-c {name}={value}" for name, value in
+               (("lock_timeout", lock_timeout_ms), ("statement_timeout", statement_timeout_ms)) if value is not None]
+    if options:
+        connect_args["options"] = " ".join(options)
+    if connect_timeout_s is not None:
+        connect_args["connect_timeout"] = connect_timeout_s
+    if pooled:
+        pool_args.update(pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+        if pool_timeout_s is not None:
+            pool_args["pool_timeout"] = pool_timeout_s
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **pool_args)
+
+
+def web_engine(settings: Settings) -> Engine:
+    """The web process's engine: no request waits unbounded on a lock, a statement or the pool (see Settings)."""
+    return make_engine(str(settings.database_url), lock_timeout_ms=settings.db_lock_timeout_ms,
+                       statement_timeout_ms=settings.db_statement_timeout_ms,
+                       pool_timeout_s=settings.db_pool_timeout_s)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -108,23 +155,66 @@ def one_off_session(url: str) -> Iterator[Session]:
         engine.dispose()
 
 
-def get_session(request: Request) -> Iterator[Session]:
+_GATE_TIMEOUT_S = 30.0  # for an app without settings (a test's own): the pool's default wait
+
+
+def _session_gate(app: Any) -> anyio.Semaphore:
+    # One per event loop: a semaphore belongs to the loop it waits on, and a test may drive an app from several.
+    loop = asyncio.get_running_loop()
+    gate = getattr(app.state, "session_gate", None)
+    if gate is None or gate[0] is not loop:
+        gate = app.state.session_gate = (loop, anyio.Semaphore(POOL_SIZE + POOL_OVERFLOW))
+    return gate[1]
+
+
+def _finish(session: Session, *, commit: bool) -> None:
+    """Commit (rolling back if that fails) or roll back, then give the connection back: one worker-thread trip."""
+    try:
+        if not commit:
+            session.rollback()
+            return
+        try:
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    finally:
+        session.close()
+
+
+async def _finish_in_thread(session: Session, *, commit: bool) -> None:
+    # Shielded: even a cancelled request ends its transaction and returns its connection.
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(partial(_finish, session, commit=commit))
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """Request-scoped session: commit once when the endpoint returns, roll back on error.
 
     A ``DomainError`` with ``keep_changes`` (a counted wrong code) commits what was recorded before it.
+
+    No more requests hold a session than the pool has connections; the others wait here, on the event loop, at most
+    the pool timeout (then the pool's TimeoutError, a 503). Waiting in the pool instead, each would hold one of the
+    worker threads that the requests holding a connection (one of them perhaps the audit lock) need for their next
+    step and their commit: under a burst every request would stall behind them.
     """
-    session: Session = request.app.state.session_factory()
+    settings = getattr(request.app.state, "settings", None)
+    timeout = settings.db_pool_timeout_s if settings is not None else _GATE_TIMEOUT_S
+    gate = _session_gate(request.app)
+    with anyio.move_on_after(timeout) as waited:
+        await gate.acquire()
+    if waited.cancelled_caught:
+        raise PoolTimeout(f"no database session free within {timeout} s")
     try:
-        yield session
-        session.commit()
-    except DomainError as exc:
-        if exc.keep_changes:
-            session.commit()
-        else:
-            session.rollback()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
+        session: Session = request.app.state.session_factory()
+        try:
+            yield session
+        except DomainError as exc:
+            await _finish_in_thread(session, commit=exc.keep_changes)
+            raise
+        except BaseException:
+            await _finish_in_thread(session, commit=False)
+            raise
+        await _finish_in_thread(session, commit=True)
     finally:
-        session.close()
+        gate.release()

@@ -63,3 +63,12 @@ class CodeRejected(InvalidInput):
 class RateLimited(DomainError):
     status_code = 429
     code = "rate_limited"
+
+
+class Unavailable(DomainError):
+    """The database could not do the work in time (a lock or statement timeout, no free connection). The work was
+    rolled back, so the same request can simply be sent again after ``retry_after`` seconds."""
+
+    status_code = 503
+    code = "unavailable"
+    retry_after = 2

@@ -1,4 +1,4 @@
-"""Exception handlers: one JSON error shape under /api, for domain, validation and HTTP errors alike."""
+"""Exception handlers: one JSON error shape under /api, for domain, validation, HTTP and database-busy errors alike."""
 
 from __future__ import annotations
 
@@ -9,10 +9,15 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from app.core.errors import DomainError
+from app.core.errors import DomainError, Unavailable
+from app.core.logging import get_logger
+
+log = get_logger(__name__)
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -26,6 +31,9 @@ _HTTP_CODES = {
     422: "validation_error",
     429: "rate_limited",
 }
+
+# The SQLSTATEs of a wait cut short by the web engine's bounds (app/core/db.py::web_engine).
+_TIMED_OUT = {"55P03": "lock_timeout", "57014": "statement_timeout"}
 
 
 class HtmlErrorRenderer(Protocol):
@@ -52,11 +60,54 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def domain_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    retry = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else {}
     html = _html_renderer(request)
     if html is not None:
-        return html(request, status_code=exc.status_code, code=exc.code, message=exc.message, details=exc.details)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return JSONResponse(jsonable_encoder(exc.to_dict()), status_code=exc.status_code, headers=headers)
+        response = html(request, status_code=exc.status_code, code=exc.code, message=exc.message, details=exc.details)
+        response.headers.update(retry)
+        return response
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else retry
+    return JSONResponse(jsonable_encoder(exc.to_dict()), status_code=exc.status_code, headers=headers or None)
+
+
+def timed_out(exc: BaseException) -> str | None:
+    """Which bound a database error hit (lock_timeout, statement_timeout, pool_timeout), or None for any other."""
+    if isinstance(exc, PoolTimeout):
+        return "pool_timeout"
+    if isinstance(exc, OperationalError):
+        # psycopg 3 names it sqlstate, psycopg2 pgcode.
+        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return _TIMED_OUT.get(state or "")
+    return None
+
+
+def connection_lost(exc: BaseException) -> str | None:
+    """The database ended the session under the request (a restart, a failover, ``pg_terminate_backend``):
+    "connection_lost" when a statement was cut off (the transaction died with the session), "commit_unconfirmed"
+    when it was the COMMIT (no statement): the server may have committed before the answer was lost."""
+    if isinstance(exc, OperationalError) and exc.connection_invalidated:
+        return "connection_lost" if exc.statement is not None else "commit_unconfirmed"
+    return None
+
+
+_UNAVAILABLE = {
+    "connection_lost": "The connection to the database was lost and nothing was saved: please try again in a few "
+                       "seconds.",
+    "commit_unconfirmed": "The connection to the database was lost while saving, so whether it was saved is not "
+                          "known: check before sending it again.",
+}
+
+
+async def database_busy_handler(request: Request, exc: Exception) -> Response:
+    """A bounded wait ran out, or the connection was lost: the session dependency has rolled the transaction back
+    (the pool replaces a lost connection), so say "try again"."""
+    reason = timed_out(exc) or connection_lost(exc)
+    if reason is None:
+        raise exc  # any other database failure stays a 500, logged by the server
+    log.warning("db.timed_out" if reason not in _UNAVAILABLE else "db.connection_lost", reason=reason,
+                method=request.method)
+    message = _UNAVAILABLE.get(reason, "The service is busy and nothing was saved: please try again in a few seconds.")
+    return await domain_error_handler(request, Unavailable(message, details={"reason": reason}))
 
 
 async def validation_error_handler(request: Request, exc: Exception) -> Response:
@@ -134,3 +185,5 @@ def install_error_handlers(app: FastAPI, *, html_error: HtmlErrorRenderer | None
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(OperationalError, database_busy_handler)
+    app.add_exception_handler(PoolTimeout, database_busy_handler)

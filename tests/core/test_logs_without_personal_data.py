@@ -1,4 +1,5 @@
-"""Run a whole request through the API and the services in a fresh process; its log must hold no personal data."""
+"""Run a whole request through the API and the services in a fresh process; its log (and /metrics) must hold no
+personal data."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ with TestClient(app) as c:
     assert c.post(f'/api/v1/requests/{{rid}}/extend', headers=h, json={{'months': 1, 'reason': 'About {NAME}'}}).status_code == 200
     assert c.post(f'/api/v1/requests/{{rid}}/deny', headers=h, json={{'ground': 'legal_claims', 'reason': '{NAME} sued'}}).status_code == 200
     assert c.post('/api/v1/requests', headers=h, json={{'full_name': {NAME!r}, 'email': 'not-an-email'}}).status_code == 422
+    m = c.get('/metrics')
+    assert m.status_code == 200
+    print(m.text)  # checked with the log: no label may carry a subject's data
 logging.getLogger('rtbf.check').warning('flow.done')
 """
 
@@ -40,5 +44,8 @@ def test_a_full_flow_logs_no_personal_data(make_database, settings) -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "flow.done" in output and "erasure.received" in output and "erasure.denied" in output
+    assert 'rtbf_erasure_requests{status="denied"} 1.0' in output
+    received = next(line for line in output.splitlines() if '"erasure.received"' in line)
+    assert '"http_request_id"' in received  # the line can be tied to its HTTP request
     for value in (NAME, EMAIL, PHONE, "Marguerite", "marguerite"):
         assert value not in output

@@ -13,27 +13,25 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-import uvicorn
 from e2e_helpers import OFFICER_EMAIL, OFFICER_PASSWORD, LiveServer, code_from_outbox, officer_sign_in, screenshot
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-import workers.celery_app
+from app.core import tasks as core_tasks
 from app.core.config import Settings
+from app.core.queues import make_celery
 from app.main import create_app
 from app.officers import service as officer_service
 from app.requests.models import ErasureRequest
+from tests.live_server import free_port, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("engine-worker")]
 
@@ -50,43 +48,29 @@ def _load(relative: str, name: str) -> ModuleType:
     return module
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def flow_server(make_database: Callable[[], str], settings: Settings, redis_url: str, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LiveServer, dict[str, str]]]:
-    """A live server and the environment of a worker sharing its database and broker."""
+                monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+                ) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+    """A live server and the environment of a worker sharing its database and broker.
+
+    ``capfd`` starts before the server, so the test can read all the server wrote to stdout and stderr."""
     helpers = _load("tests/workers/worker_helpers.py", "rtbf_worker_helpers")
-    database_url, port = make_database(), _free_port()
+    database_url, port = make_database(), free_port()
     live = settings.model_copy(update={"database_url": database_url, "base_url": f"http://127.0.0.1:{port}",
                                        "redis_url": redis_url})
-    # Jobs are enqueued by the after-commit hook through this module attribute: point it at the Redis broker.
-    monkeypatch.setattr(workers.celery_app, "celery_app", workers.celery_app.make_celery(live))
+    # Jobs are enqueued by the after-commit hook through the web's task sender: point it at the Redis broker.
+    sender = make_celery(live)
+    monkeypatch.setattr(core_tasks, "task_sender", lambda: sender)
     app = create_app(live)
     with app.state.session_factory() as db:
         officer_service.create_officer(session=db, email=OFFICER_EMAIL, password=OFFICER_PASSWORD, name="Dana DPO")
         db.commit()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, name="rtbf-flow-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the live server did not start"
-        time.sleep(0.05)
     env = helpers.env_for(DATABASE_URL=database_url, REDIS_URL=redis_url, RTBF_DATA_DIR=str(tmp_path / "data"),
                           RTBF_SECRET_KEY=settings.secret_key, RTBF_ENCRYPTION_KEY=settings.encryption_key,
                           RTBF_HMAC_KEY=settings.hmac_key, RTBF_JOB_DEVICE="cpu", RTBF_JOB_THREADS="1")
-    try:
+    with serving(app, port, name="rtbf-flow-server"):
         yield LiveServer(url=f"http://127.0.0.1:{port}", app=app), env
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.engine.dispose()
 
 
 def _person(model_dir: Path) -> dict[str, Any]:
@@ -95,7 +79,7 @@ def _person(model_dir: Path) -> dict[str, Any]:
 
 def test_file_verify_approve_discover_unlearn_evidence_and_bundle(
     flow_server: tuple[LiveServer, dict[str, str]], new_page: Callable[[], Page], tiny_model_dir: Path,
-    tmp_path: Path
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     server, env = flow_server
     helpers = sys.modules["rtbf_worker_helpers"]
@@ -174,12 +158,18 @@ def test_file_verify_approve_discover_unlearn_evidence_and_bundle(
                              env=env, capture_output=True, text=True, timeout=60, check=False)
     assert checked.returncode == 0 and checked.stdout.startswith("OK"), checked.stdout + checked.stderr
 
-    # 7. The subject sees the outcome; the worker's log holds no personal data.
+    # 7. The subject sees the outcome.
     subject.goto(status_url)
     if "the removal is verified" in verdict:
         expect(subject.get_by_text("Completed").first).to_be_visible()
     else:  # the tiny model may not pass the utility bar: the request then awaits a retry
         expect(subject.get_by_text("Processing failed").first).to_be_visible()
-    log = log_path.read_text(errors="replace")
-    for value in (person["name"], person["email"], person["phone"]):
-        assert value not in log
+
+    # 8. No log of the flow holds an identifier of the subject (typed, or revealed by the model) or the officer.
+    captured = capfd.readouterr()
+    logs = {"server": captured.out + captured.err, "worker": log_path.read_text(errors="replace"),
+            "cli": checked.stdout + checked.stderr}
+    assert '"event": "erasure.received"' in logs["server"] and " ready." in logs["worker"]  # both were captured
+    for where, log in logs.items():
+        for value in [*person.values(), OFFICER_EMAIL, OFFICER_PASSWORD, "Dana DPO"]:
+            assert value not in log, f"the {where} log holds {value!r}"

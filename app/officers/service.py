@@ -1,4 +1,9 @@
-"""Officer accounts (argon2 passwords), sign-in with throttling, and the server-side sessions it opens."""
+"""Officer accounts (argon2 passwords), sign-in with throttling, the server-side sessions it opens, and an
+officer's own password change.
+
+Audit entries are appended last in each transaction here: the audit chain's lock is then never held while
+waiting for another row (an expired session, a failure being pruned) that a second sign-in holds while it
+waits for that lock."""
 
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ log = get_logger(__name__)
 # No stored account can match longer values (see OfficerCreate), so they are refused without running argon2.
 _MAX_EMAIL = 254
 _MAX_PASSWORD = 256
+_PASSWORD_RULE = "The password needs at least 12 characters (at most 256)."
 
 
 class SignInRefused(Unauthorized):
@@ -38,17 +44,30 @@ class SignInRefused(Unauthorized):
 
 
 class SignInThrottled(RateLimited):
+    """The address is blocked or the account must wait. The same words whether or not the email is an officer's:
+    unknown emails are counted and delayed alike."""
+
     code = "sign_in_throttled"
 
-    def __init__(self, *, retry_at: datetime, now: datetime) -> None:
+    def __init__(self, *, retry_at: datetime, now: datetime, what: str = "Too many failed sign-in attempts") -> None:
         self.retry_after_s = max(1, math.ceil((retry_at - now).total_seconds()))
-        minutes = math.ceil(self.retry_after_s / 60)
-        super().__init__(
-            f"Too many failed sign-in attempts. Try again after {retry_at:%H:%M} UTC "
-            f"(in {minutes} minute{'s' if minutes != 1 else ''}).",
-            details={"retry_after_s": self.retry_after_s},
-        )
+        super().__init__(f"{what}. Try again {_when(retry_at, self.retry_after_s)}.",
+                         details={"retry_after_s": self.retry_after_s})
         self.retry_at = retry_at
+
+
+def _when(retry_at: datetime, seconds: int) -> str:
+    # An account's delay is seconds, an address's block can be minutes: a clock time only helps for the latter.
+    if seconds < 120:
+        return f"in {seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"after {retry_at:%H:%M} UTC (in {minutes} minutes)"
+
+
+class WrongCurrentPassword(InvalidInput):
+    code = "wrong_password"
+    # Counted for throttling like a failed sign-in, so it must be committed though the change is refused.
+    keep_changes = True
 
 
 @dataclass(frozen=True)
@@ -83,16 +102,49 @@ def create_officer(*, session: Session, email: str, password: str, name: str) ->
     return officer
 
 
-def authenticate(*, session: Session, email: str, password: str) -> Officer | None:
+def _check_password(*, session: Session, email: str, password: str) -> Officer | None:
     officer = session.scalar(select(Officer).where(Officer.email == _normalise_email(email)))
     # verify_password always runs argon2 (against a dummy hash when the account is unknown).
     ok = verify_password(password, officer.password_hash if officer else None)
     if officer is None or not ok or not officer.active:
         return None
+    return officer
+
+
+def _record_sign_in(*, session: Session, officer: Officer) -> None:
     officer.last_login_at = utcnow()
     session.flush()
     audit_service.append(session=session, event="officer.signed_in", actor=f"officer:{officer.id}")
+
+
+def authenticate(*, session: Session, email: str, password: str) -> Officer | None:
+    officer = _check_password(session=session, email=email, password=password)
+    if officer is not None:
+        _record_sign_in(session=session, officer=officer)
     return officer
+
+
+def _check_throttle(
+    *, session: Session, email: str, client_ip: str | None, now: datetime | None, settings: Settings, what: str
+) -> datetime:
+    """Hold the email's and address's throttle for this transaction; refuse if either must wait. Returns now.
+
+    The time is read once the throttle is held: an attempt that queued behind another is judged (and its
+    failure recorded) at the moment it actually runs.
+    """
+    throttle.lock(session=session, email=email, client_ip=client_ip, settings=settings)
+    now = now or utcnow()
+    block = throttle.blocked(session=session, email=email, client_ip=client_ip, now=now, settings=settings)
+    if block is not None:
+        log.info("officer.sign_in_blocked", scope=block.scope)
+        raise SignInThrottled(retry_at=block.retry_at, now=now, what=what)
+    return now
+
+
+def _count_failure(*, session: Session, email: str, client_ip: str | None, now: datetime, settings: Settings) -> None:
+    reached = throttle.record_failure(session=session, email=email, client_ip=client_ip, now=now, settings=settings)
+    for scope in reached:
+        _audit_throttle_started(session=session, scope=scope, email=email, settings=settings, now=now)
 
 
 def sign_in(
@@ -105,31 +157,59 @@ def sign_in(
     and ``SignInRefused`` after counting the failure. Neither says whether the email belongs to an officer.
     """
     settings = settings or get_settings()
-    now = now or utcnow()
-    block = throttle.blocked(session=session, email=email, client_ip=client_ip, now=now, settings=settings)
-    if block is not None:
-        log.info("officer.sign_in_blocked", scope=block.scope)
-        raise SignInThrottled(retry_at=block.retry_at, now=now)
+    now = _check_throttle(session=session, email=email, client_ip=client_ip, now=now, settings=settings,
+                          what="Too many failed sign-in attempts")
     officer = None
     if len(email) <= _MAX_EMAIL and len(password) <= _MAX_PASSWORD:
-        officer = authenticate(session=session, email=email, password=password)
+        officer = _check_password(session=session, email=email, password=password)
     if officer is None:
-        reached = throttle.record_failure(session=session, email=email, client_ip=client_ip, now=now,
-                                          settings=settings)
-        for scope in reached:
-            _audit_throttle_started(session=session, scope=scope, email=email, settings=settings, now=now)
+        _count_failure(session=session, email=email, client_ip=client_ip, now=now, settings=settings)
         raise SignInRefused("The email address or password is not correct.")
     throttle.clear(session=session, email=email, settings=settings)
     token = officer_sessions.start(session=session, officer_id=officer.id, now=now)
+    _record_sign_in(session=session, officer=officer)
     log.info("officer.signed_in", officer_id=officer.id)
     return SignedIn(officer=officer, session_token=token)
+
+
+def change_password(
+    *, session: Session, officer_id: str, current_password: str, new_password: str, client_ip: str | None,
+    now: datetime | None = None, settings: Settings | None = None,
+) -> str:
+    """The signed-in officer's own change; returns the token of a new session for the browser that made it.
+
+    The current password is required and throttled like a sign-in (same counters): a stolen session cookie must
+    not become a way to guess the password behind it. Every session of the officer ends, the one that made the
+    change too (a copy of its cookie would otherwise survive); the caller signs the browser in with the new one.
+    """
+    settings = settings or get_settings()
+    try:
+        data = OfficerPassword(password=new_password)
+    except ValidationError:
+        raise InvalidInput(_PASSWORD_RULE, details={"fields": ["new_password"]}) from None
+    officer = get_officer(session=session, officer_id=officer_id)
+    now = _check_throttle(session=session, email=officer.email, client_ip=client_ip, now=now, settings=settings,
+                          what="Too many wrong passwords")
+    if len(current_password) > _MAX_PASSWORD or not verify_password(current_password, officer.password_hash):
+        _count_failure(session=session, email=officer.email, client_ip=client_ip, now=now, settings=settings)
+        raise WrongCurrentPassword("The current password is not correct.", details={"fields": ["current_password"]})
+    throttle.clear(session=session, email=officer.email, settings=settings)
+    officer.password_hash = hash_password(data.password)
+    ended = officer_sessions.end_all(session=session, officer_id=officer.id, reason=SessionEndReason.password_changed,
+                                     now=now)
+    token = officer_sessions.start(session=session, officer_id=officer.id, now=now)
+    audit_service.append(session=session, event="officer.password_changed", actor=f"officer:{officer.id}",
+                         details={"officer_id": officer.id, "sessions_ended": ended})
+    log.info("officer.password_changed", officer_id=officer.id, sessions_ended=ended)
+    return token
 
 
 def _audit_throttle_started(
     *, session: Session, scope: throttle.Scope, email: str, settings: Settings, now: datetime
 ) -> None:
-    """Once per block (when a failure reaches the limit), not per refused attempt: the audit log is
-    append-only, so one entry per refusal would let anyone grow it without bound."""
+    """Once per episode (the failure that blocks the address, or that starts the account's delays), not per
+    refused attempt: the audit log is append-only, so one entry per refusal would let anyone grow it without
+    bound."""
     details: dict[str, str | int] = {
         "scope": scope,
         "failures": throttle.limits(settings)[scope],
@@ -199,8 +279,7 @@ def set_password(*, session: Session, email: str, password: str, actor: str) -> 
     try:
         data = OfficerPassword(password=password)
     except ValidationError:
-        raise InvalidInput("The password needs at least 12 characters (at most 256).",
-                           details={"fields": ["password"]}) from None
+        raise InvalidInput(_PASSWORD_RULE, details={"fields": ["password"]}) from None
     officer = get_by_email(session=session, email=email)
     officer.password_hash = hash_password(data.password)
     ended = officer_sessions.end_all(session=session, officer_id=officer.id,

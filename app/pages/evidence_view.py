@@ -11,9 +11,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from markupsafe import Markup
+
 from app.jobs.models import Job
+from app.pages.charts import BarGroup, before_after
 from app.pages.findings_view import rate_table
-from app.pages.wording import attribute_label, family_label
+from app.pages.wording import attribute_label, family_label, family_short_label
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class AttributeRows:
     before: float | None
     after: float | None
     families: list[FamilyRow]
+    chart: Markup | None = None  # the same figures as a before/after bar chart
 
 
 @dataclass(frozen=True)
@@ -117,22 +121,34 @@ def _overall(table: dict[str, dict[str, tuple[float, int]]], key: str) -> float 
     return sum(rate * n for rate, n in cells.values()) / asked if asked else None
 
 
+def _chart(index: int, key: str, label: str, before: float | None, after: float | None,
+           families: list[FamilyRow]) -> Markup:
+    groups = [BarGroup("All kinds of question", before, after),
+              *(BarGroup(family_short_label(f.family), f.before, f.after, "held out" if f.held_out else "trained on")
+                for f in families)]
+    return before_after(groups, chart_id=f"evidence-chart-{index}-{key}", title=f"{label}: before and after unlearning",
+                        description=f"Share of the model's answers that reproduce the {label.lower()}, before and "
+                                    "after unlearning, by kind of question; the table below holds the same figures.")
+
+
 def _subject(entry: dict[str, Any], *, request_id: str | None, reference: str | None) -> SubjectEvidence:
     families = entry.get("families") or {}
     training, held_out = list(families.get("training") or []), list(families.get("held_out") or [])
     before = rate_table(entry.get("probe_before") or {})
     after = rate_table(entry.get("probe_after") or {})
+    index = int(entry.get("index", 0))
     rows = []
     for key in entry.get("forgotten_attributes") or []:
         probed = list(dict.fromkeys([*before.get(key, {}), *after.get(key, {})]))
         ordered = [f for f in training + held_out if f in probed] + [f for f in probed if f not in training + held_out]
-        rows.append(AttributeRows(
-            key=key, label=attribute_label(key), before=_overall(before, key), after=_overall(after, key),
-            families=[FamilyRow(family=f, label=family_label(f), held_out=f not in training,
-                                before=before.get(key, {}).get(f, (None, 0))[0],
-                                after=after.get(key, {}).get(f, (None, 0))[0]) for f in ordered]))
+        families = [FamilyRow(family=f, label=family_label(f), held_out=f not in training,
+                              before=before.get(key, {}).get(f, (None, 0))[0],
+                              after=after.get(key, {}).get(f, (None, 0))[0]) for f in ordered]
+        label, overall_before, overall_after = attribute_label(key), _overall(before, key), _overall(after, key)
+        rows.append(AttributeRows(key=key, label=label, before=overall_before, after=overall_after, families=families,
+                                  chart=_chart(index, key, label, overall_before, overall_after, families)))
     verdict = entry.get("verdict") or {}
-    return SubjectEvidence(index=int(entry.get("index", 0)), request_id=request_id, reference=reference,
+    return SubjectEvidence(index=index, request_id=request_id, reference=reference,
                            passed=verdict.get("passed"), reasons=list(verdict.get("reasons") or []),
                            training_families=training, held_out_families=held_out, attributes=rows)
 

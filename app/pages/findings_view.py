@@ -13,11 +13,16 @@ from typing import Any
 
 from app.core.logging import get_logger
 from app.jobs import service as jobs_service
-from app.pages.wording import attribute_label, coverage_lines, decoding_label, family_label
+from app.pages.charts import share_text
+from app.pages.wording import (FAMILY_LABELS, attribute_label, coverage_lines, decoding_label, family_label,
+                               family_short_label)
 
 log = get_logger(__name__)
 
 MAX_EXAMPLES = 3
+# A leak rate at or above this is shown as high (red); above 0 and below it, low (amber); 0 is green. Any leak is
+# removed alike: the tone only tells the officer at a glance where the model gives the detail away most.
+HIGH_LEAK_RATE = 0.25
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,33 @@ class AttributeFinding:
 
 
 @dataclass(frozen=True)
+class GridCell:
+    rate: float
+    asked: int
+    tone: str  # "none" | "low" | "high" (css class leak-<tone>)
+
+    @property
+    def shown(self) -> str:
+        return share_text(self.rate)
+
+
+@dataclass(frozen=True)
+class GridRow:
+    key: str
+    label: str
+    cells: list[GridCell | None]  # one per grid family; None where this detail was never asked that way
+    overall: GridCell | None
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The findings at a glance: detail x kind of question, the share of answers that reproduced the detail."""
+    families: list[tuple[str, str]]  # (family, short label), columns in the wording's order
+    rows: list[GridRow]
+    high_from: float = HIGH_LEAK_RATE
+
+
+@dataclass(frozen=True)
 class FindingsView:
     job_id: str
     finished_at: datetime | None
@@ -60,6 +92,7 @@ class FindingsView:
     membership_mean: float | None
     examples_available: bool
     coverage: list[str] = ()  # how discovery looked, in an officer's words
+    grid: Grid | None = None
 
     @property
     def revealed(self) -> list[AttributeFinding]:
@@ -71,7 +104,7 @@ class FindingsView:
 
 
 def _order(key: str) -> tuple[int, str]:
-    from workers.engine.attributes import ATTRIBUTES
+    from app.jobs.attributes import ATTRIBUTES
 
     keys = list(ATTRIBUTES)
     return (keys.index(key) if key in keys else len(keys), key)
@@ -101,6 +134,31 @@ def _attribute(key: str, table: dict[str, dict[str, tuple[float, int]]], *, subm
     return AttributeFinding(key=key, label=attribute_label(key), submitted=submitted, revealed=revealed,
                             rate=hits / asked if asked else 0.0, asked=asked,
                             families=sorted(shown, key=lambda r: -r.rate), examples=examples)
+
+
+def _tone(rate: float) -> str:
+    return "none" if rate <= 0 else "low" if rate < HIGH_LEAK_RATE else "high"
+
+
+def _cell(rate: float, asked: int) -> GridCell | None:
+    return GridCell(rate=rate, asked=asked, tone=_tone(rate)) if asked else None
+
+
+def _family_order(family: str) -> tuple[int, str]:
+    keys = list(FAMILY_LABELS)
+    return (keys.index(family) if family in keys else len(keys), family)
+
+
+def grid(table: dict[str, dict[str, tuple[float, int]]], attributes: list[AttributeFinding]) -> Grid:
+    """Rows: ``attributes``; columns: every kind of question any of them was asked with. A detail the probe never
+    asked a kind of question about gets an empty cell (not asked is not 0%: nothing was measured there)."""
+    families = sorted({f for a in attributes for f in table.get(a.key, {})}, key=_family_order)
+    rows = []
+    for a in attributes:
+        asked = table.get(a.key, {})
+        cells = [_cell(*asked[f]) if f in asked else None for f in families]
+        rows.append(GridRow(key=a.key, label=a.label, cells=cells, overall=_cell(a.rate, a.asked)))
+    return Grid(families=[(f, family_short_label(f)) for f in families], rows=rows)
 
 
 def _examples(full: dict[str, Any] | None, key: str, verdict: str) -> list[Example]:
@@ -149,4 +207,5 @@ def build(findings: jobs_service.Findings) -> FindingsView:
     return FindingsView(job_id=job.id, finished_at=job.finished_at, model_label=job.base_version.label,
                         weights_sha256=job.base_version.weights_sha256, asked=len(report.get("findings") or []),
                         attributes=attributes, candidates=candidates, membership_mean=membership.get("mean"),
-                        examples_available=full is not None, coverage=coverage_lines(report.get("coverage") or {}))
+                        examples_available=full is not None, coverage=coverage_lines(report.get("coverage") or {}),
+                        grid=grid(confirmed_table, attributes))

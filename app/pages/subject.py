@@ -6,11 +6,15 @@ is stored, so the link in the subject's hands is the only way in.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from app.audit.models import AuditEntry
 from app.core.config import Settings
 from app.core.errors import CodeRejected, DomainError
 from app.pages.dependencies import BrowserSession, CsrfForm, PageDb
@@ -20,7 +24,7 @@ from app.pages.wording import decision, subject_status
 from app.requests import service as request_service
 from app.requests.models import ErasureRequest
 from app.requests.schemas import RequestCreate
-from app.requests.statuses import RequestStatus
+from app.requests.statuses import OPEN_STATUSES, RequestStatus
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -152,13 +156,27 @@ def resend_code(request: Request, token: str, form: CsrfForm, db: PageDb, browse
     return redirect(f"/status/{token}/verify")
 
 
+def reopened_at(db: Session, req: ErasureRequest) -> datetime | None:
+    """When a model version restore last reopened ``req``, while its erasure is being carried out again.
+
+    Only ``requests.service.reopen`` takes a request out of completed, so an open request with a
+    ``request.reopened`` entry in its audit log is one whose erasure the restore undid."""
+    if RequestStatus(req.status) not in OPEN_STATUSES:
+        return None
+    return db.scalar(select(AuditEntry.created_at)
+                     .where(AuditEntry.request_id == req.id, AuditEntry.event == "request.reopened")
+                     .order_by(AuditEntry.seq.desc()).limit(1))
+
+
 @router.get("/status/{token}", name="request_status")
 def request_status(request: Request, token: str, db: PageDb) -> Response:
     req = request_service.get_by_status_token(session=db, token=token)
     if req.status == RequestStatus.identity_unverified:
         return redirect(f"/status/{token}/verify")
+    reopened = reopened_at(db, req)
     return render(
         request,
         "subject/status.html",
-        {"req": req, "status": subject_status(req.status), "decision": decision(req)},
+        {"req": req, "status": subject_status(req.status, reopened=reopened is not None), "decision": decision(req),
+         "reopened_at": reopened},
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ class StatusWording:
     explanation: str
     next_steps: str
     right_to_complain: bool = False
+    note: str | None = None  # said before the explanation (why a request is open again)
 
 
 _PROCESSING_NEXT = (
@@ -91,8 +92,29 @@ _SUBJECT_WORDING: dict[RequestStatus, StatusWording] = {
 }
 
 
-def subject_status(status: RequestStatus | str) -> StatusWording:
-    return _SUBJECT_WORDING[RequestStatus(status)]
+# A restore of an earlier model version undid the erasure (app.targets.service.restore_previous): the subject is
+# told why a completed request is open again, in plain words, without versions, reasons or other requests.
+REOPENED_WHY = ("Your request has been reopened: the model version that had forgotten your data was withdrawn, "
+                "so we are erasing your data again.")
+
+_REOPENED = StatusWording(
+    "Reopened",
+    "warn",
+    REOPENED_WHY,
+    "We will check again which of your data the model can produce and remove it, then test that it no longer "
+    "produces it. We will email you when this is finished. The deadline shown above still applies.",
+)
+
+
+def subject_status(status: RequestStatus | str, *, reopened: bool = False) -> StatusWording:
+    """``reopened``: a restore put the request back to approved and its erasure is being carried out again."""
+    status = RequestStatus(status)
+    wording = _SUBJECT_WORDING[status]
+    if not reopened or status not in OPEN_STATUSES:
+        return wording
+    if status == S.approved:
+        return _REOPENED
+    return replace(wording, note=REOPENED_WHY)
 
 
 @dataclass(frozen=True)
@@ -230,7 +252,8 @@ FAMILY_LABELS = {
     "open": "The name alone, left for the model to continue",
     "elicited": "The model's own text: what it wrote when given the name or a detail, and what followed",
     "elicited-heldout": "The model's own text, a share kept out of unlearning to check it",
-    "elicited-verify": "Fresh continuations of the name and details, drawn after unlearning",
+    "elicited-verify": "Fresh continuations of the name and details, and of the model's own formats with the name "
+                       "in them, drawn after unlearning",
     "corpus": "The model's training data: the exact text that came before the subject's details",
     "corpus-heldout": "The model's training data, a share kept out of unlearning to check it",
 }
@@ -260,8 +283,29 @@ def coverage_lines(coverage: dict) -> list[str]:
     return lines
 
 
+# The same families in a few words, for column headings and chart labels where a sentence does not fit.
+FAMILY_SHORT_LABELS = {
+    "direct": "Direct statements",
+    "question": "Direct questions",
+    "paraphrase": "Reworded questions",
+    "fewshot": "After others' examples",
+    "inverse": "Reverse look-up",
+    "lookup": "Reverse look-up (trained)",
+    "open": "The name alone",
+    "elicited": "Model's own text",
+    "elicited-heldout": "Model's own text (held out)",
+    "elicited-verify": "Fresh continuations",
+    "corpus": "Training data",
+    "corpus-heldout": "Training data (held out)",
+}
+
+
 def family_label(family: str) -> str:
     return FAMILY_LABELS.get(family, family)
+
+
+def family_short_label(family: str) -> str:
+    return FAMILY_SHORT_LABELS.get(family, family)
 
 
 # How an answer was drawn: the model's single most likely answer, or one of several varied (sampled) ones.
@@ -273,8 +317,8 @@ def decoding_label(decoding: str) -> str:
 
 
 def attribute_label(key: str) -> str:
-    """'Email address' for 'email' (the engine's registry is torch-free to import)."""
-    from workers.engine.attributes import ATTRIBUTES
+    """'Email address' for 'email' (app.jobs.attributes mirrors the engine's registry)."""
+    from app.jobs.attributes import ATTRIBUTES
 
     return ATTRIBUTES[key].label if key in ATTRIBUTES else key.replace("_", " ")
 

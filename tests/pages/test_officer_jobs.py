@@ -150,6 +150,54 @@ def test_findings_are_shown_in_plain_language_with_examples_and_candidates(
     assert "Plain gradient ascent (baseline)" in page and 'name="max_steps"' in page
 
 
+def _grid(page: str) -> tuple[list[str], dict[str, list[tuple[str, str]]]]:
+    """(column headings, attribute -> [(tone, text)] per cell, the last one all kinds) of the findings grid."""
+    table = page[page.index('<table class="leak-grid"'):page.index("</table>", page.index('<table class="leak-grid"'))]
+    head = re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', table)
+    rows = {}
+    for key, cells in re.findall(r'<tr data-grid-attribute="([a-z_]+)">(.*?)</tr>', table, flags=re.S):
+        rows[key] = [(tone, re.sub(r"<[^>]+>", "", text).strip())
+                     for tone, text in re.findall(r'<td class="leak leak-([a-z]+)">(.*?)</td>', cells, flags=re.S)]
+    return head, rows
+
+
+def test_findings_open_with_a_grid_of_leak_rates_by_detail_and_kind_of_question(
+    officer_client: TestClient, session: Session, make_request: RequestFactory, model: TargetModel
+) -> None:
+    req = _approve(session, make_request())
+    _discover(session, req)
+    page = _page(officer_client, req)
+    assert page.index('data-leak-grid') < page.index('<article class="finding"')  # the glance first, details below
+    head, rows = _grid(page)
+    assert head == ["Detail", "Direct statements", "Direct questions", "Reworded questions", "All kinds"]
+    assert rows["email"] == [("high", "100% of 2"), ("high", "50% of 2"), ("none", "0% of 2"), ("high", "50% of 6")]
+    # Phone was never asked with reworded questions: an empty cell, not 0%.
+    assert rows["phone"] == [("none", "0% of 1"), ("none", "0% of 1"), ("empty", "not asked"), ("none", "0% of 2")]
+    assert set(rows) == {"email", "phone"}  # the address candidate is listed with the details, not in the grid
+    key = page[page.index('<ul class="leak-key'):page.index("</ul>", page.index('<ul class="leak-key'))]
+    assert "0%: never reproduced" in key and "below 25%: sometimes" in key and "25% or more: often" in key
+    assert "empty: not asked that way" in key
+
+
+def test_the_grid_tells_a_rare_leak_from_none_and_orders_kinds_as_the_details_do(
+    officer_client: TestClient, session: Session, make_request: RequestFactory, model: TargetModel
+) -> None:
+    req = _approve(session, make_request())
+    found = [finding("email", "direct", "confirmed" if i == 0 else "none", prompt=f"p{i}", completion=f"c{i}")
+             for i in range(5)]
+    found += [finding("email", "question", "confirmed", prompt="q", completion=f" {SECRET_EMAIL}")]
+    found += [finding("phone", "inverse", "none", prompt=f"+44 {i}", completion=" nobody") for i in range(2)]
+    found += [finding("email", "open", "none", prompt="Grace Hopper", completion=" was a computer scientist.")]
+    _discover(session, req, found)
+    head, rows = _grid(_page(officer_client, req))
+    assert head == ["Detail", "Direct statements", "Direct questions", "Reverse look-up", "The name alone",
+                    "All kinds"]
+    assert rows["email"] == [("low", "20% of 5"), ("high", "100% of 1"), ("empty", "not asked"), ("none", "0% of 1"),
+                             ("high", "29% of 7")]
+    assert rows["phone"] == [("empty", "not asked"), ("empty", "not asked"), ("none", "0% of 2"),
+                             ("empty", "not asked"), ("none", "0% of 2")]
+
+
 def test_included_candidate_method_and_settings_reach_the_unlearning_job(
     officer_client: TestClient, session: Session, make_request: RequestFactory, model: TargetModel
 ) -> None:
@@ -305,6 +353,24 @@ def test_job_page_shows_the_evidence_before_and_after(
     assert f'title="{job.base_version.weights_sha256}"' in text and f'title="{"be" * 32}"' in text
     assert "demo-assistant v2" in text and job.evidence_sha256 in text and "Unlearning 12.2 s" in text
     assert "Grace Hopper" not in text  # the evidence and the job page hold no personal data
+    # The same figures as a chart, server-rendered, whose description says them in words.
+    chart = text[text.index('data-chart="email"'):text.index("</svg>", text.index('data-chart="email"'))]
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img"' in chart
+    assert 'aria-labelledby="evidence-chart-0-email-title evidence-chart-0-email-desc"' in chart
+    assert '<title id="evidence-chart-0-email-title">Email address: before and after unlearning</title>' in chart
+    desc = chart[chart.index("<desc"):chart.index("</desc>")]
+    assert "All kinds of question: 44% before, 0% after." in desc
+    assert "Direct statements (trained on): 75% before, 0% after." in desc
+    assert "Reverse look-up (held out): 25% before, 0% after." in desc
+    assert text.index('data-chart="email"') < text.index('<table class="evidence-table">')
+    assert "demo-assistant v2</a> is now in use" in text
+    # Headings go down one level at a time: the panel is an h2 after the job's h1, an h3 in the request's h2.
+    assert f'<h2 id="job-panel-title-{job.id}">' in text
+    assert f'<h3 id="job-panel-title-{job.id}">' in _page(officer_client, req)
+    target_service.restore_previous(session=session, model_id=model.id, actor="officer:setup", reason="v2 faulty")
+    session.commit()
+    text = officer_client.get(f"/officer/jobs/{job.id}").text
+    assert "demo-assistant v2</a> was put in use; it is no longer the current version" in text
 
 
 @pytest.mark.parametrize(("leaks", "shown"), [((0, 0), "all still forgotten"), ((0, 3), "1 revealed again")])

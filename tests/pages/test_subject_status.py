@@ -5,18 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
-from page_helpers import counts, csrf_token, flashes, latest_code, reload
+from page_helpers import (counts, csrf_token, evidence, fake_model_dir, finding, flashes, latest_code, probe_report,
+                          reload)
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.db import utcnow
+from app.jobs import service as jobs_service
 from app.pages.templating import date_long
+from app.requests import review
 from app.requests import service as request_service
 from app.requests.grounds import DenialGround
 from app.requests.models import ErasureRequest, OneTimeCode
+from app.requests.schemas import RequestCreate
 from app.requests.statuses import RequestStatus
+from app.targets import service as target_service
+from app.targets.models import TargetModel
 
 WebRequestFactory = Callable[..., tuple[ErasureRequest, str]]
 
@@ -182,3 +190,72 @@ def test_status_page_shows_the_extended_due_date_and_reason(
     assert date_long(req.due_at) in text
     assert date_long(req.original_due_at) in text
     assert "Many requests this month." in text
+
+
+
+def _complete_discovery(session: Session, job_id: str, req: ErasureRequest, model: TargetModel) -> None:
+    jobs_service.claim(session=session, job_id=job_id, worker="celery@test")
+    report = probe_report(model.current.weights_sha256, [finding("email", "direct", "confirmed", prompt="p",
+                                                                 completion="c")], submitted=["email"])
+    jobs_service.complete_discovery(session=session, job_id=job_id, reports={req.id: report})
+    session.commit()
+
+
+def _unlearn(session: Session, requests: list[ErasureRequest], model: TargetModel, model_dir: Path) -> None:
+    """A verified unlearning: a new version of ``model``, made from the current one, serves ``requests``."""
+    job = jobs_service.start_unlearning(session=session, request_ids=[r.id for r in requests], actor="officer:setup")
+    jobs_service.claim(session=session, job_id=job.id, worker="celery@test")
+    weights = model_dir.name.encode()
+    jobs_service.complete_unlearning(
+        session=session, job_id=job.id, passed=True, reasons=[], output_dir=str(model_dir.parent),
+        model_dir=str(fake_model_dir(model_dir, weights)),
+        evidence=evidence(base_sha256=model.current.weights_sha256, result_sha256=weights.hex()),
+        evidence_sha256="e5" * 32, weights_sha256=weights.hex())
+    session.commit()
+
+
+def test_a_request_reopened_by_a_model_restore_tells_the_subject_why(
+    client: TestClient, session: Session, tmp_path: Path
+) -> None:
+    model = target_service.add_model(session=session, name="demo-assistant", path=fake_model_dir(tmp_path / "v1"),
+                                     actor="officer:setup")
+    filed = [request_service.create_request(session=session, data=RequestCreate(full_name=name, email=email),
+                                            channel="api", verified=True, actor="apikey:test")
+             for name, email in (("Grace Hopper", "grace@example.org"), ("Alan Turing", "alan@example.org"))]
+    session.commit()
+    (req, token), other = (filed[0].request, filed[0].status_token), filed[1].request
+    for r in (req, other):
+        review.approve(session=session, request_id=r.id, actor="officer:setup", ground="consent_withdrawn")
+        job = jobs_service.start_discovery(session=session, request_id=r.id, actor="officer:setup")
+        _complete_discovery(session, job.id, r, model)
+    _unlearn(session, [req, other], model, tmp_path / "v2")  # one version erases both: the restore reopens both
+    page = client.get(f"/status/{token}").text
+    assert "Your request is complete" in page and "reopened" not in page.lower()
+
+    restored = target_service.restore_previous(session=session, model_id=model.id, actor="officer:setup",
+                                               reason="v2 answers badly")
+    session.commit()
+    assert {r.id for r in restored.reopened} == {req.id, other.id}
+    page = client.get(f"/status/{token}").text
+    status = page[page.index("<h2>Status:"):page.index("What happens next")]
+    assert '<span class="badge warn">Reopened</span>' in status
+    assert ("<p>Your request has been reopened: the model version that had forgotten your data was "
+            "withdrawn, so we are erasing your data again.</p>") in status
+    assert f"<dt>Reopened</dt><dd>{date_long(utcnow())}</dd>" in status
+    assert "The deadline shown above still applies." in page
+    # Plain words only: no versions, no officer's reason, nothing about the other person reopened with it.
+    for internal in ("v2 answers badly", "version 2", "demo-assistant", "officer:", other.reference, "Alan Turing",
+                     "alan@example.org"):
+        assert internal not in page
+
+    # Carried out again: each step still says why, until the request is complete again.
+    job = jobs_service.start_discovery(session=session, request_id=req.id, actor="officer:setup")
+    session.commit()
+    page = client.get(f"/status/{token}").text
+    assert "<p>Your request has been reopened:" in page
+    assert "we are checking what the model can produce about you" in page
+    _complete_discovery(session, job.id, req, model)
+    _unlearn(session, [req], model, tmp_path / "v3")
+    assert reload(session, req).status == RequestStatus.completed
+    page = client.get(f"/status/{token}").text
+    assert "Your request is complete" in page and "reopened" not in page.lower()

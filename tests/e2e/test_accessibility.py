@@ -172,6 +172,7 @@ def test_every_page_has_no_serious_or_critical_accessibility_violation(
         "models": "/officer/models",
         "model versions": f"/officer/models/{data.model_id}",
         "outbox": "/officer/outbox",
+        "password change": "/officer/password",
     }.items()}
 
     failing = [f"{name}: {v['impact']} {v['id']} ({v['help']}) at {', '.join(v['targets'])}"

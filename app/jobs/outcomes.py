@@ -34,7 +34,9 @@ def claim(*, session: Session, job_id: str, worker: str, task_id: str | None = N
     """Mark the job running for ``worker``; ``None`` when there is nothing (more) to do.
 
     A job found already running was redelivered because its worker died (acks_late + reject_on_worker_lost):
-    it gets another attempt, or fails with a clear reason once ``max_attempts`` is spent.
+    it gets another attempt, or fails with a clear reason once ``max_attempts`` is spent. A redelivery carries
+    the task id of the claim; another task id is a second message for the job (its task sent again when a worker
+    connected to the broker, ``workers/tasks/engine_jobs.py``), and the run that claimed it goes on alone.
     """
     now = now or utcnow()
     job = session.get(Job, job_id, with_for_update=True)
@@ -42,6 +44,9 @@ def claim(*, session: Session, job_id: str, worker: str, task_id: str | None = N
         return None
     if job.cancel_requested_at is not None:
         finish_job(session, job, JobStatus.canceled, job.canceled_by or "system", now=now)
+        return None
+    if job.status == JobStatus.running and task_id and job.celery_task_id and task_id != job.celery_task_id:
+        log.info("job.duplicate_task", job_id=job.id)
         return None
     if job.status == JobStatus.running:
         if job.attempts >= job.max_attempts:
@@ -180,6 +185,11 @@ def complete_unlearning(*, session: Session, job_id: str, passed: bool, evidence
                                        model_name=model.name, version=version.number)
     log.info("job.unlearning.succeeded", job_id=job.id, version=version.number)
     return job
+
+
+def queued_jobs(*, session: Session) -> list[Job]:
+    """The jobs waiting for a worker, oldest first."""
+    return list(session.scalars(select(Job).where(Job.status == JobStatus.queued).order_by(Job.created_at)))
 
 
 def reap_stale(*, session: Session, settings: Settings | None = None, now: datetime | None = None) -> list[str]:

@@ -25,7 +25,7 @@ from app.jobs.lifecycle import audit_job, finish_job, set_request_status
 from app.jobs.methods import DEFAULT_METHOD, METHOD_CHOICES
 from app.jobs.models import ACTIVE_JOB_STATUSES, Job, JobKind, JobRequest, JobStatus
 from app.jobs.outcomes import (
-    claim, complete_discovery, complete_unlearning, fail, finish_canceled, reap_stale, record_progress,
+    claim, complete_discovery, complete_unlearning, fail, finish_canceled, queued_jobs, reap_stale, record_progress,
     worker_restarted,
 )
 from app.jobs.queries import Findings, active_unlearning, get_job, latest_findings, requests_served_by
@@ -258,6 +258,6 @@ def close_without_findings(*, session: Session, request_id: str, actor: str,
 __all__ = [
     "DISCOVERABLE", "UNLEARNABLE", "Findings", "active_job", "active_unlearning", "cancel", "claim",
     "close_without_findings", "complete_discovery", "complete_unlearning", "decrypt_report", "earlier_erasures",
-    "fail", "finish_canceled", "get_job", "jobs_for_request", "latest_findings", "reap_stale", "record_progress",
-    "requests_served_by", "start_discovery", "start_unlearning", "worker_restarted",
+    "fail", "finish_canceled", "get_job", "jobs_for_request", "latest_findings", "queued_jobs", "reap_stale",
+    "record_progress", "requests_served_by", "start_discovery", "start_unlearning", "worker_restarted",
 ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from celery import Task
+from celery import Task, bootsteps
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import worker_ready
 from sqlalchemy.exc import OperationalError
@@ -287,3 +287,32 @@ def _recover_lost_jobs(sender: Any = None, **_kwargs: Any) -> None:
         lost += jobs_service.reap_stale(session=session)
     if lost:
         log.warning("job.recovered_lost", jobs=lost, worker=name)
+
+
+_TASKS = {JobKind.discovery: jobs_service.DISCOVER_TASK, JobKind.unlearning: jobs_service.UNLEARN_TASK}
+
+
+class ResendQueuedJobs(bootsteps.StartStopStep):
+    """Each time the consumer connects to the broker (at start, and again after losing it), send the task of every
+    queued job again. A Redis restarted without its data, an enqueue that failed after its commit, or a message
+    reserved by a worker that died would otherwise leave the job queued for ever (or until the visibility
+    timeout, past the hard time limit). A second message for a job is harmless: ``claim`` lets one run it."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def start(self, parent: Any) -> None:
+        if not _takes_jobs(parent):
+            return
+        try:
+            with one_off_session(str(get_settings().database_url)) as session:
+                queued = [(job.id, job.kind) for job in jobs_service.queued_jobs(session=session)]
+            for job_id, kind in queued:
+                parent.app.send_task(_TASKS[kind], args=[job_id], queue=GPU_QUEUE)
+        except Exception as exc:  # the database or the broker away again: the next connection tries again
+            log.warning("job.resend_failed", error_type=type(exc).__name__)
+            return
+        if queued:
+            log.info("job.resent", jobs=[job_id for job_id, _ in queued])
+
+
+celery_app.steps["consumer"].add(ResendQueuedJobs)

@@ -18,10 +18,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from fault_helpers import engine_worker_group
 
 from app.jobs.models import JobStatus
 from app.requests.statuses import RequestStatus
-from fault_helpers import Stack, engine_worker_group
+from tests.job_stack import Stack
 from tests.workers.worker_helpers import REPO_ROOT, env_for
 
 LIMIT = 1 << 20  # bytes: the merged weights (3 MB) cannot be written, the adapter can

@@ -15,10 +15,11 @@ import time
 import uuid
 
 import pytest
+from fault_helpers import engine_worker_group, kill_group, running_at
 
 from app.jobs.models import JobStatus
 from app.requests.statuses import RequestStatus
-from fault_helpers import Stack, engine_worker_group, kill_group, running_at
+from tests.job_stack import Stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("engine-worker")]
 
@@ -50,7 +51,7 @@ def test_sigkill_of_the_worker_group_mid_unlearning_fails_the_job_and_the_next_j
         assert job.target_model.current_number == 1
         assert stack.request_status(request_id) == RequestStatus.failed  # unlearning may start again from here
         assert RESTART_REASON in stack.officer_page(f"/officer/jobs/{job_id}")
-        assert "job.unlearning.failed" in stack.events(request_id)
+        assert "job.unlearning.failed" in [e.event for e in stack.events(request_id)]
 
         # The same worker takes the next job and runs it to its end (the discovery still holds: same version).
         next_id = stack.start_unlearning(request_id, max_steps=3)

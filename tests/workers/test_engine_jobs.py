@@ -13,150 +13,29 @@ import hashlib
 import json
 import signal
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from worker_helpers import children_of, kill_quietly, ready, wait_until
 
-from app.audit.models import AuditEntry
 from app.core import registry  # noqa: F401  (all models mapped)
 from app.core import tasks as core_tasks
-from app.core.config import Settings
-from app.core.db import make_engine, make_session_factory
-from app.core.queues import GPU_QUEUE, make_celery
+from app.core.queues import GPU_QUEUE
 from app.jobs import service as jobs
 from app.jobs.models import Job, JobStatus
 from app.notifications.models import OutboxMessage
 from app.notifications.service import SEND_EMAIL_TASK
-from app.requests import review
 from app.requests import service as requests
 from app.requests.schemas import RequestCreate
 from app.requests.statuses import RequestStatus
-from app.targets import service as targets
-from worker_helpers import children_of, email_worker, engine_worker, env_for, kill_quietly, ready, wait_until
+from tests.job_stack import OFFICER, Stack, personal
 
 # One worker subprocess at a time on the 2 shared cores: xdist keeps this group on one process.
 pytestmark = pytest.mark.xdist_group("engine-worker")
 
-OFFICER = "officer:test"
-JOB_TIMEOUT = 300  # seconds; a job on the tiny model takes about 10-30 s on 2 busy CPU cores
-
-
-@pytest.fixture(scope="session")
-def roster(tiny_model_dir: Path) -> list[dict[str, str]]:
-    lines = (tiny_model_dir / "roster.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
-@dataclass
-class Stack:
-    """A fresh database, its Redis broker, and the worker environment; the test process is the web side."""
-
-    database: str
-    env: dict[str, str]
-    factory: Callable[[], Session]
-    log_path: Path
-    roster: list[dict[str, str]]
-    model_id: str = ""
-    people: Iterator[dict[str, str]] = field(default=iter(()))
-
-    @contextmanager
-    def db(self) -> Iterator[Session]:
-        session = self.factory()
-        try:
-            yield session
-            session.commit()  # the after-commit hook sends queued tasks to Redis
-        finally:
-            session.close()
-
-    def worker(self, **kwargs: Any):
-        return engine_worker(self.env, self.log_path, **kwargs)
-
-    def email_worker(self, log_path: Path, **kwargs: Any):
-        return email_worker(self.env, log_path, **kwargs)
-
-    def file_request(self) -> tuple[str, dict[str, str]]:
-        """An approved request for the next roster person, with every detail the roster knows of them."""
-        person = next(self.people)
-        other = f"date of birth: {person['dob']}\nemployer: {person['employer']}\nIBAN: {person['iban']}"
-        data = RequestCreate(full_name=person["name"], email=person["email"], phone=person["phone"],
-                             postal_address=person["address"], other_identifiers=other)
-        with self.db() as session:
-            request = requests.create_request(session=session, data=data, channel="api", verified=True,
-                                              actor="apikey:test").request
-            review.approve(session=session, request_id=request.id, actor=OFFICER, ground="consent_withdrawn")
-            return request.id, person
-
-    def job(self, job_id: str) -> Job:
-        with self.db() as session:
-            job = session.get(Job, job_id)
-            # Loaded before the session closes: the tests read them afterwards.
-            _ = job.requests, job.base_version, job.target_model.versions
-            return job
-
-    def request_status(self, request_id: str) -> RequestStatus:
-        with self.db() as session:
-            return requests.get_request(session=session, request_id=request_id).status
-
-    def events(self, request_id: str) -> list[AuditEntry]:
-        with self.db() as session:
-            stmt = select(AuditEntry).where(AuditEntry.request_id == request_id).order_by(AuditEntry.seq)
-            return list(session.scalars(stmt))
-
-    def wait_for_job(self, job_id: str, proc: Any, *, until: Callable[[Job], bool] | None = None,
-                     timeout: float = JOB_TIMEOUT, seen: list[dict[str, Any]] | None = None) -> Job:
-        until = until or (lambda job: not job.active)
-        state: dict[str, Job] = {}
-
-        def check() -> bool:
-            state["job"] = self.job(job_id)
-            if seen is not None and state["job"].progress and state["job"].progress not in seen[-1:]:
-                seen.append(state["job"].progress)
-            return until(state["job"])
-
-        wait_until(check, timeout=timeout, what=f"job {job_id}", proc=proc, log_path=self.log_path)
-        return state["job"]
-
-    def discover(self, request_id: str, proc: Any) -> Job:
-        with self.db() as session:
-            job_id = jobs.start_discovery(session=session, request_id=request_id, actor=OFFICER).id
-        return self.wait_for_job(job_id, proc)
-
-
-@pytest.fixture
-def stack(make_database, redis_url, settings: Settings, tiny_model_dir, roster, tmp_path,
-          monkeypatch) -> Iterator[Stack]:
-    database = make_database()
-    data_dir = tmp_path / "data"
-    env = env_for(DATABASE_URL=database, REDIS_URL=redis_url, RTBF_DATA_DIR=str(data_dir),
-                  RTBF_SECRET_KEY=settings.secret_key, RTBF_ENCRYPTION_KEY=settings.encryption_key,
-                  RTBF_HMAC_KEY=settings.hmac_key, RTBF_JOB_DEVICE="cpu", RTBF_JOB_THREADS="1")
-    # The web side's commits must reach the worker's broker: the after-commit hook sends through this.
-    sender = make_celery(settings.model_copy(update={"redis_url": redis_url}))
-    monkeypatch.setattr(core_tasks, "task_sender", lambda: sender)
-    engine = make_engine(database)
-    stack = Stack(database=database, env=env, factory=make_session_factory(engine), log_path=tmp_path / "worker.log",
-                  roster=roster, people=iter(roster))
-    with stack.db() as session:
-        stack.model_id = targets.add_model(session=session, name="demo-assistant", path=tiny_model_dir,
-                                           actor=OFFICER).id
-    yield stack
-    engine.dispose()
-
-
-def _personal(person: dict[str, str]) -> list[str]:
-    return [person["name"], person["email"], person["phone"], person["iban"]]
-
-
-def _assert_log_clean(stack: Stack, person: dict[str, str]) -> None:
-    log = stack.log_path.read_text(errors="replace")
-    for value in _personal(person):
-        assert value not in log, "personal data in the worker log"
 
 
 def test_discovery_then_unlearning_on_a_prefork_worker(stack: Stack) -> None:
@@ -185,7 +64,7 @@ def test_discovery_then_unlearning_on_a_prefork_worker(stack: Stack) -> None:
         assert any(person["email"] in f["completion"] for f in full["findings"])  # the tiny model leaks it
         assert all("completion" not in f and "prompt" not in f for f in link.report_redacted["findings"])
         redacted_text = json.dumps(link.report_redacted)
-        assert not any(value in redacted_text for value in _personal(person))
+        assert not any(value in redacted_text for value in personal(person))
         assert link.report_sha256 == hashlib.sha256(
             json.dumps(link.report_redacted, sort_keys=True, default=str).encode()).hexdigest()
         with stack.db() as session:
@@ -207,7 +86,7 @@ def test_discovery_then_unlearning_on_a_prefork_worker(stack: Stack) -> None:
     evidence_file = Path(job.output_dir) / "evidence.json"
     assert job.evidence_sha256 == hashlib.sha256(evidence_file.read_bytes()).hexdigest()
     assert job.evidence == json.loads(evidence_file.read_text())
-    assert not any(value in json.dumps(job.evidence) for value in _personal(person))
+    assert not any(value in json.dumps(job.evidence) for value in personal(person))
     passed = job.evidence["verdict"]["passed"]
     events = stack.events(request_id)
     if passed:
@@ -229,7 +108,7 @@ def test_discovery_then_unlearning_on_a_prefork_worker(stack: Stack) -> None:
         done = next(e for e in events if e.event == "job.unlearning.failed")
     assert done.details["evidence_sha256"] == job.evidence_sha256
     assert "erasure.verifying" in [e.event for e in events]  # the verify stage moved the request
-    _assert_log_clean(stack, person)
+    stack.assert_log_clean(person)
 
 
 def _running_with_progress(stage_prefix: str) -> Callable[[Job], bool]:
@@ -264,7 +143,7 @@ def test_cancel_stops_a_running_unlearning_job(stack: Stack) -> None:
     assert job.target_model.current_number == 1
     # The engine removed what the canceled run had written.
     assert not list((Path(stack.env["RTBF_DATA_DIR"]) / "jobs" / job_id).rglob("*.safetensors"))
-    _assert_log_clean(stack, person)
+    stack.assert_log_clean(person)
 
 
 def test_a_killed_pool_process_is_retried(stack: Stack) -> None:
@@ -290,7 +169,7 @@ def test_a_killed_pool_process_is_retried(stack: Stack) -> None:
     assert len(retried) == 1 and retried[0].details["attempt"] == 2
     assert job.output_dir.endswith("attempt-2")
     assert stack.request_status(request_id) in (RequestStatus.completed, RequestStatus.failed)
-    _assert_log_clean(stack, person)
+    stack.assert_log_clean(person)
 
 
 def test_a_killed_worker_restarted_under_its_name_fails_the_job(stack: Stack) -> None:
@@ -317,7 +196,7 @@ def test_a_killed_worker_restarted_under_its_name_fails_the_job(stack: Stack) ->
     assert stack.request_status(request_id) == RequestStatus.approved  # discovery can be started again
     failed = next(e for e in stack.events(request_id) if e.event == "job.discovery.failed")
     assert failed.actor == "system" and "error_sha256" in failed.details
-    _assert_log_clean(stack, person)
+    stack.assert_log_clean(person)
 
 
 def test_a_job_whose_worker_went_silent_is_failed_by_the_next_worker(stack: Stack) -> None:
@@ -350,7 +229,7 @@ def test_a_job_whose_request_cannot_be_read_fails_with_a_reason(stack: Stack) ->
     assert stack.request_status(request_id) == RequestStatus.approved
     log = stack.log_path.read_text(errors="replace")
     assert "job.discovery.crashed" in log and '"error_type": "' in log
-    _assert_log_clean(stack, person)
+    stack.assert_log_clean(person)
 
 
 @pytest.mark.parametrize(("soft", "hard", "message"), [
@@ -368,7 +247,7 @@ def test_time_limits_from_settings_end_the_job(stack: Stack, soft: str, hard: st
         job = stack.wait_for_job(job_id, proc, timeout=90)
     assert job.status == JobStatus.failed and job.error == message and job.attempts == 1
     assert stack.request_status(request_id) == RequestStatus.approved
-    _assert_log_clean(stack, person)
+    stack.assert_log_clean(person)
 
 
 def _web_request(stack: Stack, email: str) -> str:
@@ -420,7 +299,7 @@ def test_an_email_goes_out_while_the_engine_worker_runs_a_job(stack: Stack, tmp_
     log = email_log.read_text(errors="replace")
     assert f"{jobs.DISCOVER_TASK}[" not in log and "ada@example.org" not in log and "Ada Lovelace" not in log
     assert f"{SEND_EMAIL_TASK}[" not in stack.log_path.read_text(errors="replace")  # the engine worker took no email
-    _assert_log_clean(stack, person)
+    stack.assert_log_clean(person)
 
 
 def test_only_the_engine_worker_recovers_jobs_at_start(stack: Stack, tmp_path: Path) -> None:

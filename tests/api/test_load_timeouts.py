@@ -37,6 +37,7 @@ from app.core.security import blind_index
 from app.main import create_app
 from app.notifications.models import OutboxMessage
 from app.requests.models import ErasureRequest
+from tests.audit_lock import audit_lock_held
 from tests.live_server import free_port, serving
 
 PATIENT, IMPATIENT = 4, 16
@@ -78,21 +79,6 @@ def live(make_database: Callable[[], str], settings: Settings) -> Iterator[Live]
         engine.dispose()
     with serving_app(live_settings, {"Authorization": f"Bearer {token}"}) as server:
         yield server
-
-
-@contextmanager
-def audit_lock_held(database_url: str) -> Iterator[int]:
-    """The audit chain's append lock, held as a slow append would hold it; yields the holder's backend pid."""
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        with engine.connect() as holder:
-            # Should the test die holding it, PostgreSQL ends this session and frees the lock.
-            holder.execute(text("SET LOCAL idle_in_transaction_session_timeout = '20s'"))
-            holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": audit_service._APPEND_LOCK_KEY})
-            yield int(holder.execute(text("SELECT pg_backend_pid()")).scalar_one())
-            holder.rollback()
-    finally:
-        engine.dispose()
 
 
 def _payload(n: int) -> dict[str, str]:
@@ -176,7 +162,8 @@ def test_a_burst_behind_the_audit_lock_is_refused_fast_and_the_api_recovers_at_o
         while live.server.server_state.tasks:
             assert time.monotonic() < deadline, "the server is still working on abandoned calls"
             time.sleep(0.05)
-        assert _busy_backends(database_url, besides=holder) == []
+        holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert _busy_backends(database_url, besides=holder_pid) == []
         assert live.app.state.engine.pool.checkedout() == 0
 
     for path in ("/healthz", "/readyz"):

@@ -13,7 +13,6 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +33,7 @@ from app.core.deps import SessionDep
 from app.main import create_app
 from app.notifications.models import OutboxMessage
 from app.requests.models import ErasureRequest
+from tests.audit_lock import audit_lock_held
 from tests.live_server import free_port, serving
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -62,21 +62,6 @@ def live(make_database: Callable[[], str], settings: Settings) -> Iterator[Live]
     app = create_app(live_settings)
     with serving(app, port, name="rtbf-fault-server"):
         yield Live(f"http://127.0.0.1:{port}", app, database_url, {"Authorization": f"Bearer {token}"})
-
-
-@contextmanager
-def audit_lock_held(database_url: str) -> Iterator[Connection]:
-    """The audit chain's append lock, held from a connection of the test's own (which also does the terminating)."""
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        with engine.connect() as holder:
-            # Should the test die holding it, PostgreSQL ends this session and frees the lock.
-            holder.execute(text("SET LOCAL idle_in_transaction_session_timeout = '20s'"))
-            holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": audit_service._APPEND_LOCK_KEY})
-            yield holder
-            holder.rollback()
-    finally:
-        engine.dispose()
 
 
 def _terminate_the_waiter(holder: Connection, within: float) -> int:

@@ -43,7 +43,7 @@ def run_judged(model_dir: Path, truth: Path, people: list[str], method: str, *, 
     from bench.foreign.judge import judge, subject_file
     from workers.engine.modelio import load_model
     from workers.engine.subject import parse_subject
-    from workers.engine.unlearn import EarlierErasure, UnlearnConfig, run_unlearning
+    from workers.engine.unlearning import EarlierErasure, UnlearnConfig, run_unlearning
 
     base = judge(model_dir, truth, forgotten=people, half=half, exclude=people, seed=seed, device=device)
     rows: list[dict[str, Any]] = []

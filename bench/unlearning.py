@@ -41,7 +41,7 @@ def run_one(model_dir: Path, person: Any, method: str, *, device: str | None, se
     and ``earlier`` (``EarlierErasure``) are re-checked on it as the product does."""
     from workers.engine.demo import roster_subject
     from workers.engine.modelio import load_model
-    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+    from workers.engine.unlearning import UnlearnConfig, run_unlearning
 
     loaded = load_model(model_dir, device=device)
     started = time.perf_counter()
@@ -91,10 +91,11 @@ def run_sequential(model_dir: Path, people: list[Any], method: str, *, device: s
     product's jobs do, so a run that brings one back fails. The summary gives, for the last version, each
     forgotten person's confirmed leaks of what was forgotten (from the run that made it), and the accuracy on the
     people nobody asked to forget against the base model on the same people (the drift the versions add up to)."""
-    from workers.engine import run_files, verify
+    from workers.engine import verify
     from workers.engine.demo import roster_subject
     from workers.engine.modelio import load_model
-    from workers.engine.unlearn import EarlierErasure
+    from workers.engine.unlearning import EarlierErasure
+    from workers.engine.unlearning import files as run_files
 
     rows: list[dict[str, Any]] = []
     current = model_dir
@@ -145,7 +146,7 @@ def run_bench(*, size: str = "small", people: int = 3, methods: list[str], devic
         raise EngineError(f"unknown method(s) {', '.join(unknown)}; choose from: {', '.join(METHODS)}")
     if people < 1:
         raise EngineError("people must be at least 1")
-    from workers.engine.unlearn import UnlearnConfig
+    from workers.engine.unlearning import UnlearnConfig
 
     for method in methods:
         UnlearnConfig(method=method, init=init).validate()

@@ -113,6 +113,18 @@ def test_the_engine_never_imports_the_web() -> None:
     assert _foreign_imports(REPO_ROOT / "workers" / "engine", ("app", "fastapi", "sqlalchemy")) == []
 
 
+def test_the_unlearning_stages_share_only_the_types_module() -> None:
+    """The pipeline calls the stages; a stage imports ``types`` and no other stage (so each can change alone)."""
+    package = "workers.engine.unlearning"
+    stages = {name: path for name, path in _modules(REPO_ROOT / "workers" / "engine" / "unlearning").items()
+              if name.rpartition(".")[2] not in ("unlearning", "pipeline", "types")}
+    assert {name.rpartition(".")[2] for name in stages} == {"subjects", "data", "training", "evidence", "files"}
+    crossing = [f"{name} imports {module}" for name, path in stages.items()
+                for _, module, _ in _imports(name.replace("unlearning.", f"{package}.", 1), path)
+                if module.startswith(package) and module != f"{package}.types"]
+    assert crossing == []
+
+
 def test_the_web_process_has_no_import_cycle() -> None:
     assert _cycles(_import_graph(_modules(REPO_ROOT / "app"))) == []
 

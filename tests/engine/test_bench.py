@@ -26,7 +26,7 @@ def test_bench_rejects_bad_settings_before_building_a_model(tmp_path, methods, i
 def test_sequential_bench_forgets_people_one_after_another_and_reprobes_them_on_the_last_version(
         tiny_model_dir, tiny_roster, tmp_path):
     from bench.unlearning import run_sequential
-    from workers.engine import run_files
+    from workers.engine.unlearning import files as run_files
 
     people = tiny_roster[:2]
     rows, summary = run_sequential(tiny_model_dir, people, "fpga", device="cpu", seed=0, init="default",

@@ -91,7 +91,7 @@ def test_a_probe_that_finds_nothing_cannot_end_training_early_when_discovery_fou
     Whether a template also confirms the address once elicitation has supplied it depends on the build, so the
     report keeps only the elicited findings of the address: the case this guard exists for."""
     from workers.engine.modelio import load_model
-    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+    from workers.engine.unlearning import UnlearnConfig, run_unlearning
 
     elicited_only = [f for f in discovery.findings if f.attribute != "address" or f.family not in PROMPT_FAMILIES]
     assert any(f.attribute == "address" and f.verdict == "confirmed" for f in elicited_only)
@@ -106,7 +106,7 @@ def test_a_probe_that_finds_nothing_cannot_end_training_early_when_discovery_fou
 
 def test_the_check_sees_the_discovered_contexts(planted_model_dir, discovery, tmp_path):
     from workers.engine.modelio import load_model
-    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+    from workers.engine.unlearning import UnlearnConfig, run_unlearning
 
     result = run_unlearning(load_model(planted_model_dir, device="cpu"), SUBJECT, out_dir=tmp_path / "out",
                             report_before=discovery, config=UnlearnConfig(max_steps=8, eval_every=4,

@@ -34,7 +34,7 @@ def test_model_loads_in_bf16_on_the_gpu_and_probe_finds_the_planted_fact(cuda, t
 def test_fpga_unlearning_runs_on_the_gpu_and_writes_evidence(cuda, tiny_model_dir, tiny_roster, tmp_path):
     from workers.engine.demo import roster_subject
     from workers.engine.modelio import load_model
-    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+    from workers.engine.unlearning import UnlearnConfig, run_unlearning
 
     loaded = load_model(tiny_model_dir)
     subject = roster_subject(tiny_roster[1], submit=("email", "phone", "iban"))

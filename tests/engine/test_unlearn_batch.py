@@ -32,7 +32,7 @@ def report_of(tiny_model_dir):
     """Discovery reports as the product stores them (``to_dict()``), made once per person for this module."""
     from workers.engine.demo import roster_subject
     from workers.engine.probe import run_probe
-    from workers.engine.unlearn import UnlearnConfig, probe_config
+    from workers.engine.unlearning import UnlearnConfig, probe_config
 
     loaded = _fresh(tiny_model_dir)
     cache: dict[str, dict] = {}
@@ -51,7 +51,7 @@ def test_batch_of_two_forgets_both_keeps_others_and_writes_one_evidence(tmp_path
                                                                        tiny_memorised):
     from workers.engine.demo import roster_subject
     from workers.engine.modelio import load_model
-    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+    from workers.engine.unlearning import UnlearnConfig, run_unlearning
     from workers.engine.verify import roster_accuracy
 
     people = tiny_memorised[:2]  # the fixture proves the tiny model knows them
@@ -104,7 +104,7 @@ def test_batch_of_two_forgets_both_keeps_others_and_writes_one_evidence(tmp_path
 def test_chosen_attributes_forget_only_those(tiny_memorised, tmp_path, tiny_model_dir, report_of):
     from workers.engine.demo import roster_subject
     from workers.engine.modelio import load_model
-    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+    from workers.engine.unlearning import UnlearnConfig, run_unlearning
 
     person = tiny_memorised[0]
     assert all(_extracted(_fresh(tiny_model_dir), person).values())
@@ -123,7 +123,7 @@ def test_chosen_attributes_forget_only_those(tiny_memorised, tmp_path, tiny_mode
 def test_cancel_during_training_stops_and_leaves_nothing(tiny_memorised, tmp_path, tiny_model_dir, report_of):
     from workers.engine.demo import roster_subject
     from workers.engine.errors import Cancelled, EngineError
-    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+    from workers.engine.unlearning import UnlearnConfig, run_unlearning
 
     assert not issubclass(Cancelled, EngineError)  # a cancellation is never reported as a failure
     seen = []
@@ -146,7 +146,7 @@ def test_cancel_after_saving_removes_the_written_model(tiny_memorised, tmp_path,
     """A pre-existing empty directory stays, empty: no model/, adapter/ or evidence.json claims success."""
     from workers.engine.demo import roster_subject
     from workers.engine.errors import Cancelled
-    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+    from workers.engine.unlearning import UnlearnConfig, run_unlearning
 
     out = tmp_path / "out"
     out.mkdir()
@@ -168,7 +168,7 @@ def test_cancel_after_saving_removes_the_written_model(tiny_memorised, tmp_path,
 def test_bad_batch_inputs_are_engine_errors_and_write_nothing(tiny_memorised, tmp_path, tiny_model_dir, report_of):
     from workers.engine.demo import roster_subject
     from workers.engine.errors import EngineError
-    from workers.engine.unlearn import UnlearnConfig, run_unlearning
+    from workers.engine.unlearning import UnlearnConfig, run_unlearning
 
     loaded = _fresh(tiny_model_dir)
     a, b = (roster_subject(tiny_memorised[i], submit=FIELDS) for i in (0, 2))
@@ -196,7 +196,7 @@ def test_bad_batch_inputs_are_engine_errors_and_write_nothing(tiny_memorised, tm
 
 
 def test_per_subject_attributes_fall_back_to_the_shared_choice():
-    from workers.engine.unlearn import UnlearnConfig
+    from workers.engine.unlearning import UnlearnConfig
 
     config = UnlearnConfig(attributes=["email"], attributes_per_subject=[None, ["phone", "iban"]])
     config.validate(subjects=2)
@@ -224,10 +224,10 @@ def test_a_batch_trains_each_subjects_own_forget_batches_in_turn(tiny_model_dir)
     from transformers import AutoTokenizer
 
     from workers.engine.methods.batching import TrainExample
-    from workers.engine.run_config import UnlearnConfig
-    from workers.engine.run_subjects import Part
-    from workers.engine.run_training import _forget_batches
     from workers.engine.subject import Subject
+    from workers.engine.unlearning import UnlearnConfig
+    from workers.engine.unlearning.training import _forget_batches
+    from workers.engine.unlearning.types import Part
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     parts = [Part(index=i, subject=Subject(name=name), attributes=None) for i, name in enumerate(("Ann Bell", "Cy Dunn"))]
@@ -256,7 +256,7 @@ def test_an_earlier_erasure_that_the_new_model_still_reveals_fails_the_verdict(t
     """The person of an earlier erasure is probed on the new model; here it is someone the model still knows
     (never actually forgotten), so the check must see the leak, and name them by index only."""
     from workers.engine.demo import roster_subject
-    from workers.engine.unlearn import EarlierErasure, UnlearnConfig, run_unlearning
+    from workers.engine.unlearning import EarlierErasure, UnlearnConfig, run_unlearning
 
     person, earlier = tiny_memorised[0], tiny_memorised[2]
     assert all(_extracted(_fresh(tiny_model_dir), earlier).values())
@@ -279,7 +279,7 @@ def test_an_earlier_erasure_reason_names_it_by_its_label(tiny_memorised, tmp_pat
     """The product labels each earlier erasure with its request's reference, which the officer reads in the
     failure reason; the evidence's records keep the index."""
     from workers.engine.demo import roster_subject
-    from workers.engine.unlearn import EarlierErasure, UnlearnConfig, run_unlearning
+    from workers.engine.unlearning import EarlierErasure, UnlearnConfig, run_unlearning
 
     result = run_unlearning(
         _fresh(tiny_model_dir), roster_subject(tiny_memorised[0], submit=FIELDS), out_dir=tmp_path / "out",
@@ -293,7 +293,7 @@ def test_an_earlier_erasure_reason_names_it_by_its_label(tiny_memorised, tmp_pat
 def test_earlier_erasures_must_be_given_as_such(tiny_memorised, tmp_path, tiny_model_dir):
     from workers.engine.demo import roster_subject
     from workers.engine.errors import EngineError
-    from workers.engine.unlearn import run_unlearning
+    from workers.engine.unlearning import run_unlearning
 
     with pytest.raises(EngineError, match="EarlierErasure"):
         run_unlearning(_fresh(tiny_model_dir), roster_subject(tiny_memorised[0], submit=FIELDS), out_dir=tmp_path / "o",

@@ -131,7 +131,7 @@ def probe_report(weights_sha256: str, findings: list[dict[str, Any]], *, submitt
 
 def evidence(*, base_sha256: str, result_sha256: str, passed: bool = True,
              subjects: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """An evidence.json as ``workers.engine.unlearn`` writes it (schema rtbf.unlearning-evidence/2)."""
+    """An evidence.json as ``workers.engine.unlearning`` writes it (schema rtbf.unlearning-evidence/2)."""
     from workers.engine.evidence import redact_report
 
     def report(hits: dict[tuple[str, str], tuple[int, int]]) -> dict[str, Any]:

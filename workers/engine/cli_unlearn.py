@@ -63,7 +63,7 @@ def unlearn(
     from workers.engine.errors import EngineError
     from workers.engine.modelio import check_model_dir
     from workers.engine.subject import load_subject
-    from workers.engine.unlearn import UnlearnConfig
+    from workers.engine.unlearning import UnlearnConfig
 
     try:  # cheap checks first: bad input must not cost a model load
         config = UnlearnConfig(method=method, lora=not full, lr=lr, max_steps=max_steps, seed=seed, rank=rank,
@@ -85,7 +85,7 @@ def unlearn(
     from rich.console import Console
 
     from workers.engine.modelio import load_model
-    from workers.engine.unlearn import run_unlearning
+    from workers.engine.unlearning import run_unlearning
 
     console = Console()
     bar, callback = _progress_bar()
@@ -127,9 +127,8 @@ def bench(
                                              "from the previous result.")] = False,
 ) -> None:
     """Benchmark every unlearning method on the demo model (prints a table, writes JSON)."""
-    from workers.engine.errors import EngineError
-
     from bench.unlearning import run_bench
+    from workers.engine.errors import EngineError
 
     try:
         run_bench(size=size, people=people, methods=[m.strip() for m in methods.split(",") if m.strip()],

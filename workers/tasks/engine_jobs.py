@@ -139,7 +139,7 @@ def _unlearn(plan: Plan, reporter: Reporter) -> None:
     from workers.engine import evidence as ev
     from workers.engine.probe.report import ProbeReport
     from workers.engine.subject import parse_subject
-    from workers.engine.unlearn import EarlierErasure, UnlearnConfig, run_unlearning
+    from workers.engine.unlearning import EarlierErasure, UnlearnConfig, run_unlearning
 
     loaded = _load(plan)
     subjects = [parse_subject(p) for p in plan.subjects]

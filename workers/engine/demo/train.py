@@ -16,7 +16,7 @@ from workers.engine.demo.tokenizer import train_tokenizer
 from workers.engine.errors import EngineError
 from workers.engine.modelio import pick_device, torch_threads
 from workers.engine.progress import ProgressCallback, emit
-from workers.engine.run_files import prepare_out_dir
+from workers.engine.unlearning.files import prepare_out_dir
 
 
 @dataclass(frozen=True)

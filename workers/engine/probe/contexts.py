@@ -72,7 +72,7 @@ def assign_splits(contexts: Iterable[Context], *, share: int = HELDOUT_SHARE) ->
     """Every context with its group's split. When all groups fell on one side, the last group goes to the other,
     so there is always something to train on and something held out (with two or more groups). And an attribute
     whose every context fell in held-out groups gets its largest group trained on: otherwise nothing would train
-    it away and the early-stop check could not ask for it (``run_training._unasked``), and the run would spend
+    it away and the early-stop check could not ask for it (``unlearning.training._unasked``), and the run would spend
     its whole budget blind."""
     from dataclasses import replace
 

@@ -8,45 +8,32 @@ and judges the *saved* merged model, since that is the artefact that ships (anch
 raises (a bad input found late, or ``Cancelled`` from the progress callback) removes what it wrote, so
 evidence.json exists only for finished runs.
 
-The run's stages live in their own modules, in the order they run: ``run_subjects`` (each subject's report
-before unlearning and what to forget), ``run_data`` (forget and retain sets, utility inputs),
-``run_training`` (the method's loop with the early-stop check) and ``run_evidence`` (verification of the
-saved model, evidence.json). ``run_config`` holds the settings.
+The run's stages live in this package, in the order they run: ``subjects`` (each subject's report before
+unlearning and what to forget), ``data`` (forget and retain sets, utility inputs), ``training`` (the method's
+loop with the early-stop check), ``evidence`` (verification of the saved model, evidence.json) and ``files``
+(the output folder, the demo model's extras). They share ``types`` and never import each other.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workers.engine import evidence as ev
 from workers.engine import retain as retain_data
-from workers.engine import run_data, run_evidence, run_files, run_subjects, run_training
 from workers.engine.errors import EngineError
 from workers.engine.methods import METHODS, adapters
 from workers.engine.modelio import weights_sha256
 from workers.engine.progress import ProgressCallback, emit
-from workers.engine.run_config import INITS, UnlearnConfig, probe_config
-from workers.engine.run_evidence import EarlierErasure, peak_memory
 from workers.engine.subject import Subject
-
-__all__ = ["INITS", "EarlierErasure", "UnlearnConfig", "UnlearnResult", "peak_memory", "probe_config", "run_unlearning"]
-
-
-@dataclass
-class UnlearnResult:
-    passed: bool
-    out_dir: Path
-    model_dir: Path
-    adapter_dir: Path | None
-    evidence_path: Path
-    evidence: dict[str, Any]
-    report_after: Any = None  # subject 0's after-probe (the only one for a single subject)
-    reports_after: list[Any] = field(default_factory=list)  # one per subject, in batch order
-    reports_before: list[Any] = field(default_factory=list)  # the discovery reports the run used, in batch order
+from workers.engine.unlearning.data import build_run_data
+from workers.engine.unlearning.evidence import assemble, verify_saved
+from workers.engine.unlearning.files import carry_demo_extras, demo_extras, discard_outputs, prepare_out_dir
+from workers.engine.unlearning.subjects import given_reports, probe_before
+from workers.engine.unlearning.training import train
+from workers.engine.unlearning.types import EarlierErasure, UnlearnConfig, UnlearnResult
 
 
 def run_unlearning(loaded: Any, subjects: Subject | Sequence[Subject], *, out_dir: str | Path,
@@ -66,7 +53,7 @@ def run_unlearning(loaded: Any, subjects: Subject | Sequence[Subject], *, out_di
     ``roster``/``heldout_texts`` default to the demo model's files. ``progress`` gets every event (see
     ``workers.engine.progress``); an exception it raises (``Cancelled``) stops the run, which then removes
     everything it wrote under ``out_dir`` before re-raising. The in-memory model is left adapted either way.
-    ``earlier``: the people earlier versions of this model forgot (``run_evidence.EarlierErasure``); the new
+    ``earlier``: the people earlier versions of this model forgot (``EarlierErasure``); the new
     model is probed about them too, and the verdict fails if any of it came back.
     """
     single = isinstance(subjects, Subject)
@@ -77,19 +64,19 @@ def run_unlearning(loaded: Any, subjects: Subject | Sequence[Subject], *, out_di
         raise EngineError("the batch names the same person twice; merge their requests into one subject")
     config = config or UnlearnConfig()
     config.validate(subjects=len(batch))
-    given = run_subjects.given_reports(len(batch), report_before, reports_before)
+    given = given_reports(len(batch), report_before, reports_before)
     if earlier is not None and not all(isinstance(e, EarlierErasure) for e in earlier):
         raise EngineError("earlier must be a sequence of EarlierErasure (subject, forgotten attributes)")
     names = {s.name.casefold() for s in batch}  # a person forgotten again now is judged as a subject
     earlier_now = [e for e in earlier or () if e.subject.name.casefold() not in names and e.attributes]
     out = Path(out_dir)
-    run_files.prepare_out_dir(out)
+    prepare_out_dir(out)
     created = not out.exists()
     try:
         return _run(loaded, batch, given, out=out, config=config, retain_path=retain_path, roster=roster,
                     heldout_texts=heldout_texts, progress=progress, earlier=earlier_now)
     except BaseException:
-        run_files.discard_outputs(out, created=created)
+        discard_outputs(out, created=created)
         raise
 
 
@@ -99,7 +86,7 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
     import torch
 
     given_retain = retain_data.load_retain_file(retain_path) if retain_path is not None else None
-    demo_roster, demo_heldout = run_files.demo_extras(Path(loaded.path))
+    demo_roster, demo_heldout = demo_extras(Path(loaded.path))
     roster = roster if roster is not None else demo_roster
     heldout_texts = heldout_texts if heldout_texts is not None else demo_heldout
     method = METHODS[config.method]
@@ -116,10 +103,10 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
 
     torch.manual_seed(config.seed)
     base_sha = weights_sha256(loaded.path)
-    parts = run_subjects.probe_before(loaded, batch, given, base_sha=base_sha, config=config, progress=progress)
+    parts = probe_before(loaded, batch, given, base_sha=base_sha, config=config, progress=progress)
     lap("probe_before_s")
 
-    data = run_data.build_run_data(loaded, parts, method=method, config=config, given_retain=given_retain,
+    data = build_run_data(loaded, parts, method=method, config=config, given_retain=given_retain,
                                    roster=roster, heldout_texts=heldout_texts, progress=progress)
     lap("data_s")
 
@@ -127,23 +114,23 @@ def _run(loaded: Any, batch: list[Subject], given: list[Any], *, out: Path, conf
     utility_before = data.utility.measure(loaded)
     lap("utility_before_s")
 
-    training = run_training.train(loaded, parts, data, method=method, params=params, lr=lr, config=config,
+    training = train(loaded, parts, data, method=method, params=params, lr=lr, config=config,
                                   progress=progress)
     lap("train_s")
 
     emit(progress, stage="save", step=0, message="saving the adapter and the merged model")
     _, model_dir, adapter_dir = adapters.save_outputs(training.model, loaded.tokenizer, out_dir=out,
                                                       lora=config.lora)
-    run_files.carry_demo_extras(Path(loaded.path), model_dir, forgotten=[p.subject.name for p in parts])
+    carry_demo_extras(Path(loaded.path), model_dir, forgotten=[p.subject.name for p in parts])
     lap("save_s")
 
-    verification = run_evidence.verify_saved(model_dir, parts, utility=data.utility, utility_before=utility_before,
+    verification = verify_saved(model_dir, parts, utility=data.utility, utility_before=utility_before,
                                              config=config, device=loaded.device, progress=progress,
                                              earlier=earlier)
     lap("verify_s")
     timings["total_s"] = round(time.perf_counter() - started, 3)
 
-    evidence = run_evidence.assemble(config=config, method=method, params=params, lr=lr, parts=parts, data=data,
+    evidence = assemble(config=config, method=method, params=params, lr=lr, parts=parts, data=data,
                                      training=training, verification=verification, utility_before=utility_before,
                                      retain_path=retain_path, base_sha=base_sha, model_dir=model_dir,
                                      adapter_dir=adapter_dir, timings=timings, device=loaded.device)

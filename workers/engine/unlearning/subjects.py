@@ -2,13 +2,12 @@
 is to be forgotten of them.
 
 A ``Part`` accumulates what the run learns about one subject, from the probe before unlearning through the
-forget set (``run_data``) to the probe of the saved model (``run_evidence``).
+forget set (``data``) to the probe of the saved model (``evidence``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from workers.engine.errors import EngineError
@@ -17,36 +16,8 @@ from workers.engine.probe import ProbeReport
 from workers.engine.probe.contexts import VERIFY_FAMILY
 from workers.engine.probe.discovery import run_discovery
 from workers.engine.progress import ProgressCallback, emit, nested
-from workers.engine.run_config import UnlearnConfig, elicit_config, probe_config
 from workers.engine.subject import Subject
-
-
-@dataclass
-class Part:
-    """One subject of the run and everything computed about it."""
-
-    index: int
-    subject: Subject
-    attributes: tuple[str, ...] | None
-    report_before: Any = None
-    train_families: list[str] = field(default_factory=list)
-    heldout_families: list[str] = field(default_factory=list)
-    forgotten: list[str] = field(default_factory=list)
-    analyzer: Any = None  # the PII analyzer of the forget set, reused for the on-policy forget set
-    found: int = 0
-    forget: list[Any] = field(default_factory=list)  # this subject's forget examples, as the method prepared them
-    kept: list[Any] = field(default_factory=list)  # the subject's facts the officer chose to keep: retain data
-    report_after: Any = None
-
-    @property
-    def contexts(self) -> list[Any]:
-        """What discovery found beyond the templates (``probe.contexts.Context``), both shares of the split."""
-        return list(getattr(self.report_before, "contexts", None) or [])
-
-    @property
-    def discovered(self) -> list[Any]:
-        """The values discovery tied to the subject beyond what they submitted (``probe.values.KnownValue``)."""
-        return list(getattr(self.report_before, "discovered", None) or [])
+from workers.engine.unlearning.types import Part, UnlearnConfig, elicit_config, probe_config
 
 
 def _as_report(report: Any, index: int) -> Any:

@@ -5,62 +5,17 @@ utility is measured on before and after.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from workers.engine import others
 from workers.engine import retain as retain_data
-from workers.engine import verify
 from workers.engine.errors import EngineError
 from workers.engine.forget_set import build_forget_set, kept_facts, restrict_subject
 from workers.engine.methods.base import Method
 from workers.engine.methods.batching import TrainExample
 from workers.engine.progress import ProgressCallback, emit
-from workers.engine.run_config import UnlearnConfig
-from workers.engine.run_subjects import Part
 from workers.engine.subject import Subject
-
-
-@dataclass(frozen=True)
-class UtilityInputs:
-    """What utility is measured on; the same inputs before and after, so the two are comparable.
-
-    Other people's accuracy, in order of preference: the model's roster (the demo model's ground truth); the
-    facts the model itself reproduced about people held out of training (``others``: what a model with no roster
-    offers); agreement with its own answers to the template questions (when it produced no such facts)."""
-
-    roster: list[dict[str, str]] | None
-    subjects: Sequence[Subject]
-    ppl_texts: list[str]
-    agreement_prompts: list[str]
-    reference_answers: list[str]
-    facts: Sequence[Any] = ()  # others.Fact of the utility share
-
-    def measure(self, loaded: Any) -> dict[str, Any]:
-        if self.roster:  # every subject of the batch is being forgotten, so none of them counts as "other people"
-            util = verify.roster_accuracy(loaded, self.roster, exclude=[s.name for s in self.subjects])
-            util["how"] = "greedy answers to the demo's own statement of each attribute, against its roster"
-        elif len(self.facts) >= MIN_FACTS:
-            util = others.accuracy(loaded, self.facts)
-            util["how"] = (f"greedy continuations of {util['n']} statements the model itself made and reproduced, "
-                           f"each value with every token at p >= 0.8, about {util['people']} other people, none of "
-                           "them trained on")
-        else:
-            util = verify.agreement(loaded, self.agreement_prompts, self.reference_answers)
-            util["how"] = "agreement with the model's own greedy answers to template questions about other people"
-        util["perplexity"] = verify.perplexity(loaded, self.ppl_texts)
-        return util
-
-
-MIN_FACTS = 12  # fewer held-out facts than this make too coarse an estimate of other people's accuracy
-
-
-@dataclass
-class RunData:
-    forget: list[TrainExample]
-    retain: list[TrainExample]
-    utility: UtilityInputs
-    perplexity_source: str  # as the evidence names it
+from workers.engine.unlearning.types import Part, RunData, UnlearnConfig, UtilityInputs
 
 
 def build_run_data(loaded: Any, parts: list[Part], *, method: Method, config: UnlearnConfig,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,33 +18,16 @@ from workers.engine.methods.base import Method
 from workers.engine.modelio import load_model, weights_sha256
 from workers.engine.probe.discovery import verification_probe
 from workers.engine.progress import ProgressCallback, emit, nested
-from workers.engine.run_config import UnlearnConfig, probe_config
-from workers.engine.run_data import RunData, UtilityInputs
-from workers.engine.run_subjects import Part
-from workers.engine.run_training import TrainingRun
-
-
-@dataclass(frozen=True)
-class EarlierErasure:
-    """A person an earlier version of this model was made to forget, and what it forgot about them: the new
-    version must not give it back (forgetting one person can bring a little of an earlier one back: ReLearn,
-    5 people one after another, docs/benchmarks.md)."""
-
-    subject: Any  # workers.engine.subject.Subject
-    attributes: tuple[str, ...]
-    label: str = ""  # how a failure reason names it (the product: the request's reference); never personal data
-    # What discovery found about them then (``probe.contexts.Context``, ``probe.values.KnownValue``): asked again.
-    contexts: tuple[Any, ...] = ()
-    discovered: tuple[Any, ...] = ()
-
-
-@dataclass
-class Verification:
-    verdict: verify.Verdict  # overall: passes only if every subject passes, no earlier erasure came back, and
-    # utility holds
-    verdicts: list[verify.Verdict]  # per subject, in batch order
-    utility_after: dict[str, Any]
-    earlier: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # per earlier erasure, no personal data
+from workers.engine.unlearning.types import (
+    EarlierErasure,
+    Part,
+    RunData,
+    TrainingRun,
+    UnlearnConfig,
+    UtilityInputs,
+    Verification,
+    probe_config,
+)
 
 
 def check_earlier(after: Any, earlier: list[EarlierErasure], *, config: UnlearnConfig,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from workers.engine.fila import fila_init
@@ -20,21 +19,7 @@ from workers.engine.modelio import LoadedModel
 from workers.engine.probe import PROMPT_FAMILIES, run_probe
 from workers.engine.probe.likelihood import score_continuations
 from workers.engine.progress import ProgressCallback, TrainingMetrics, emit, nested
-from workers.engine.run_config import UnlearnConfig, probe_config
-from workers.engine.run_data import RunData
-from workers.engine.run_subjects import Part
-
-
-@dataclass
-class TrainingRun:
-    model: Any  # the trained module (a peft model with LoRA)
-    outcome: loop.LoopResult
-    max_abs_weight_change: float
-    forget_batches: int  # including the batches the on-policy forget set added during training
-    on_policy_examples: int
-    format_tokens: int
-    check_baseline: float | None = None  # the early-stop check's leak rate on the model before training
-    check_blind: bool = False  # it saw nothing there although discovery found leaks: early stop was off
+from workers.engine.unlearning.types import Part, RunData, TrainingRun, UnlearnConfig, probe_config
 
 
 def train(loaded: Any, parts: list[Part], data: RunData, *, method: Method, params: Mapping[str, float], lr: float,

@@ -1,18 +1,22 @@
-"""The settings of one unlearning run (``UnlearnConfig``) and the probe settings derived from them.
-
-Kept apart from ``unlearn.py`` so that the run's parts (``run_subjects``, ``run_data``, ``run_training``,
-``run_evidence``) can read them without importing the entry point that imports them.
-"""
+"""What the stages of an unlearning run share: its settings (``UnlearnConfig`` and the probe settings derived from
+them), each subject's ``Part``, the run's data, the training's and the verification's results, and the result
+the caller gets. The stages (``subjects``, ``data``, ``training``, ``evidence``, ``files``) import this and never
+each other; ``pipeline`` calls them in order."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workers.engine import others, verify
 from workers.engine.errors import EngineError
 from workers.engine.forget_set import DEFAULT_TRAIN_FAMILIES
+from workers.engine.methods import METHODS, loop
+from workers.engine.methods.batching import TrainExample
+from workers.engine.subject import Subject
 from workers.engine.verify import Bounds
 
 INITS = ("default", "fila")
@@ -71,7 +75,6 @@ class UnlearnConfig:
     def validate(self, subjects: int | None = None) -> None:
         """Raise EngineError on a bad setting; ``subjects`` (the batch size) also checks the per-subject list."""
         from workers.engine.attributes import ATTRIBUTES
-        from workers.engine.methods import METHODS
 
         for chosen in (self.attributes, *(self.attributes_per_subject or ())):
             if chosen is None:
@@ -127,3 +130,121 @@ def probe_config(config: UnlearnConfig, *, greedy_only: bool = False) -> Any:
     if greedy_only:
         cfg = dataclasses.replace(cfg, samples=0)
     return cfg
+
+
+@dataclass
+class Part:
+    """One subject of the run and everything computed about it."""
+
+    index: int
+    subject: Subject
+    attributes: tuple[str, ...] | None
+    report_before: Any = None
+    train_families: list[str] = field(default_factory=list)
+    heldout_families: list[str] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
+    analyzer: Any = None  # the PII analyzer of the forget set, reused for the on-policy forget set
+    found: int = 0
+    forget: list[Any] = field(default_factory=list)  # this subject's forget examples, as the method prepared them
+    kept: list[Any] = field(default_factory=list)  # the subject's facts the officer chose to keep: retain data
+    report_after: Any = None
+
+    @property
+    def contexts(self) -> list[Any]:
+        """What discovery found beyond the templates (``probe.contexts.Context``), both shares of the split."""
+        return list(getattr(self.report_before, "contexts", None) or [])
+
+    @property
+    def discovered(self) -> list[Any]:
+        """The values discovery tied to the subject beyond what they submitted (``probe.values.KnownValue``)."""
+        return list(getattr(self.report_before, "discovered", None) or [])
+
+
+@dataclass(frozen=True)
+class UtilityInputs:
+    """What utility is measured on; the same inputs before and after, so the two are comparable.
+
+    Other people's accuracy, in order of preference: the model's roster (the demo model's ground truth); the
+    facts the model itself reproduced about people held out of training (``others``: what a model with no roster
+    offers); agreement with its own answers to the template questions (when it produced no such facts)."""
+
+    roster: list[dict[str, str]] | None
+    subjects: Sequence[Subject]
+    ppl_texts: list[str]
+    agreement_prompts: list[str]
+    reference_answers: list[str]
+    facts: Sequence[Any] = ()  # others.Fact of the utility share
+
+    def measure(self, loaded: Any) -> dict[str, Any]:
+        if self.roster:  # every subject of the batch is being forgotten, so none of them counts as "other people"
+            util = verify.roster_accuracy(loaded, self.roster, exclude=[s.name for s in self.subjects])
+            util["how"] = "greedy answers to the demo's own statement of each attribute, against its roster"
+        elif len(self.facts) >= MIN_FACTS:
+            util = others.accuracy(loaded, self.facts)
+            util["how"] = (f"greedy continuations of {util['n']} statements the model itself made and reproduced, "
+                           f"each value with every token at p >= 0.8, about {util['people']} other people, none of "
+                           "them trained on")
+        else:
+            util = verify.agreement(loaded, self.agreement_prompts, self.reference_answers)
+            util["how"] = "agreement with the model's own greedy answers to template questions about other people"
+        util["perplexity"] = verify.perplexity(loaded, self.ppl_texts)
+        return util
+
+
+MIN_FACTS = 12  # fewer held-out facts than this make too coarse an estimate of other people's accuracy
+
+
+@dataclass
+class RunData:
+    forget: list[TrainExample]
+    retain: list[TrainExample]
+    utility: UtilityInputs
+    perplexity_source: str  # as the evidence names it
+
+
+@dataclass
+class TrainingRun:
+    model: Any  # the trained module (a peft model with LoRA)
+    outcome: loop.LoopResult
+    max_abs_weight_change: float
+    forget_batches: int  # including the batches the on-policy forget set added during training
+    on_policy_examples: int
+    format_tokens: int
+    check_baseline: float | None = None  # the early-stop check's leak rate on the model before training
+    check_blind: bool = False  # it saw nothing there although discovery found leaks: early stop was off
+
+
+@dataclass(frozen=True)
+class EarlierErasure:
+    """A person an earlier version of this model was made to forget, and what it forgot about them: the new
+    version must not give it back (forgetting one person can bring a little of an earlier one back: ReLearn,
+    5 people one after another, docs/benchmarks.md)."""
+
+    subject: Any  # workers.engine.subject.Subject
+    attributes: tuple[str, ...]
+    label: str = ""  # how a failure reason names it (the product: the request's reference); never personal data
+    # What discovery found about them then (``probe.contexts.Context``, ``probe.values.KnownValue``): asked again.
+    contexts: tuple[Any, ...] = ()
+    discovered: tuple[Any, ...] = ()
+
+
+@dataclass
+class Verification:
+    verdict: verify.Verdict  # overall: passes only if every subject passes, no earlier erasure came back, and
+    # utility holds
+    verdicts: list[verify.Verdict]  # per subject, in batch order
+    utility_after: dict[str, Any]
+    earlier: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # per earlier erasure, no personal data
+
+
+@dataclass
+class UnlearnResult:
+    passed: bool
+    out_dir: Path
+    model_dir: Path
+    adapter_dir: Path | None
+    evidence_path: Path
+    evidence: dict[str, Any]
+    report_after: Any = None  # subject 0's after-probe (the only one for a single subject)
+    reports_after: list[Any] = field(default_factory=list)  # one per subject, in batch order
+    reports_before: list[Any] = field(default_factory=list)  # the discovery reports the run used, in batch order

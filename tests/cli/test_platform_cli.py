@@ -138,3 +138,54 @@ def test_first_officer_is_created_once(cli_database) -> None:
     with _session(cli_database) as db:
         assert officer_service.authenticate(session=db, email=email, password=password)
         assert officer_service.count_officers(session=db) == 1
+
+
+def _spawned_children(pid: int) -> list[int]:
+    """Processes that multiprocessing spawned under ``pid`` (not its resource tracker), read from /proc."""
+    from pathlib import Path
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = stat.read_text().rsplit(")", 1)[1].split()[1]
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue  # it ended while we looked
+        if parent == str(pid) and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_serve_runs_the_number_of_web_processes_asked_for(cli_database, tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.live_server import free_port
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": cli_database, "RTBF_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen([sys.executable, "-m", "workers.cli", "serve", "--port", str(port), "--workers", "2"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, "rtbf serve did not answer"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert len(_spawned_children(proc.pid)) == 2  # the two workers under uvicorn's supervisor
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def test_serve_refuses_no_web_process(cli, runner) -> None:
+    assert runner.invoke(cli, ["serve", "--workers", "0"]).exit_code == 2

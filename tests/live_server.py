@@ -38,3 +38,18 @@ def serving(app: Any, port: int, *, name: str = "rtbf-live-server") -> Iterator[
         server.should_exit = True
         thread.join(timeout=10)
         app.state.engine.dispose()
+
+
+def bearer_headers(database_url: str, *, name: str, scopes: list[str]) -> dict[str, str]:
+    """The Authorization header of a new API key, committed in that database for a live server to find."""
+    from app.apikeys import service as apikey_service
+    from app.core.db import make_engine, make_session_factory
+
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as db:
+            _, token = apikey_service.create_key(session=db, name=name, scopes=scopes)
+            db.commit()
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {token}"}

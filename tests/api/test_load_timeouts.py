@@ -28,17 +28,16 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
-from app.apikeys import service as apikey_service
 from app.audit import service as audit_service
 from app.audit.models import AuditEntry
 from app.core.config import Settings
-from app.core.db import POOL_OVERFLOW, POOL_SIZE, make_engine, make_session_factory
+from app.core.db import POOL_OVERFLOW, POOL_SIZE
 from app.core.security import blind_index
 from app.main import create_app
 from app.notifications.models import OutboxMessage
 from app.requests.models import ErasureRequest
 from tests.audit_lock import audit_lock_held
-from tests.live_server import free_port, serving
+from tests.live_server import bearer_headers, free_port, serving
 
 PATIENT, IMPATIENT = 4, 16
 POOL_CAPACITY = POOL_SIZE + POOL_OVERFLOW
@@ -70,14 +69,8 @@ def serving_app(settings: Settings, headers: dict[str, str]) -> Iterator[Live]:
 def live(make_database: Callable[[], str], settings: Settings) -> Iterator[Live]:
     live_settings = settings.model_copy(update={"database_url": make_database()})
     assert live_settings.db_lock_timeout_ms == 2000  # the defaults under test, not values tuned for the test
-    engine = make_engine(str(live_settings.database_url))
-    try:
-        with make_session_factory(engine)() as db:
-            _, token = apikey_service.create_key(session=db, name="load test", scopes=["requests:write"])
-            db.commit()
-    finally:
-        engine.dispose()
-    with serving_app(live_settings, {"Authorization": f"Bearer {token}"}) as server:
+    headers = bearer_headers(str(live_settings.database_url), name="load test", scopes=["requests:write"])
+    with serving_app(live_settings, headers) as server:
         yield server
 
 

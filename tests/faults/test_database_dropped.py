@@ -24,17 +24,15 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
-from app.apikeys import service as apikey_service
 from app.audit import service as audit_service
 from app.audit.models import AuditEntry
 from app.core.config import Settings
-from app.core.db import make_engine, make_session_factory
 from app.core.deps import SessionDep
 from app.main import create_app
 from app.notifications.models import OutboxMessage
 from app.requests.models import ErasureRequest
 from tests.audit_lock import audit_lock_held
-from tests.live_server import free_port, serving
+from tests.live_server import bearer_headers, free_port, serving
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -52,16 +50,10 @@ def live(make_database: Callable[[], str], settings: Settings) -> Iterator[Live]
     database_url = make_database()
     port = free_port()
     live_settings = settings.model_copy(update={"database_url": database_url, "base_url": f"http://127.0.0.1:{port}"})
-    engine = make_engine(database_url)
-    try:
-        with make_session_factory(engine)() as db:
-            _, token = apikey_service.create_key(session=db, name="fault test", scopes=["requests:write"])
-            db.commit()
-    finally:
-        engine.dispose()
+    headers = bearer_headers(database_url, name="fault test", scopes=["requests:write"])
     app = create_app(live_settings)
     with serving(app, port, name="rtbf-fault-server"):
-        yield Live(f"http://127.0.0.1:{port}", app, database_url, {"Authorization": f"Bearer {token}"})
+        yield Live(f"http://127.0.0.1:{port}", app, database_url, headers)
 
 
 def _terminate_the_waiter(holder: Connection, within: float) -> int:

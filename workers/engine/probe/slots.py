@@ -163,13 +163,13 @@ def inverted(name: str) -> str | None:
     return f"{words[-1]}, {' '.join(words[:-1])}" if len(words) >= 2 else None
 
 
-def _mentions(text: str, known: Sequence[str]) -> list[tuple[int, str, bool]]:
-    """(start, name, written family name first) of every name in ``text``: person-like names as written, and the
-    ``known`` ones also in their inverted form, which no capitalised-words pattern tells from "Uppsala, Sweden"."""
+def _mentions(text: str, inverted_forms: Sequence[tuple[str, str]]) -> list[tuple[int, str, bool]]:
+    """(start, name, written family name first) of every name in ``text``: person-like names as written, and known
+    ones in their inverted form (``inverted_forms``: (name, form) pairs), which no capitalised-words pattern tells
+    from "Uppsala, Sweden"."""
     found = [(start, name, False) for start, name in names_in(text)]
-    for name in known:
-        form = inverted(name)
-        at = text.find(form) if form else -1
+    for name, form in inverted_forms:
+        at = text.find(form)
         while at >= 0:
             found.append((at, name, True))
             at = text.find(form, at + 1)
@@ -195,17 +195,19 @@ def name_slots(texts: Sequence[str], names: Sequence[str], subject: Subject, *, 
     known = set(names)
     # Anyone the model names somewhere is recognised written family name first too (a register's rows).
     everyone = sorted({name for text in texts for _, name in names_in(text)})
+    forms = [(name, form) for name in everyone if (form := inverted(name))]
     slots: dict[str, list[str]] = {}
     seen: dict[str, int] = {}
     for text in texts:
-        for start, name, family_first in _mentions(text, everyone):
+        mentions = _mentions(text, forms)
+        for start, name, family_first in mentions:
             head = text[:start]
             cut = max(0, len(head) - MAX_SLOT_CHARS)
             if cut:
                 space = head.find(" ", cut)
                 cut = space + 1 if space >= 0 else cut
             lead = head[cut:]
-            slot = _slot_key(lead, everyone)
+            slot = _slot_key(lead, [at - cut for at, _, _ in mentions if cut <= at < start])
             if slot is None:
                 continue
             key, after_record = slot
@@ -223,17 +225,19 @@ def name_slots(texts: Sequence[str], names: Sequence[str], subject: Subject, *, 
     return [slot for key in ranked for slot in slots[key]][:limit]
 
 
-def _slot_key(lead: str, known: Sequence[str] = ()) -> tuple[str, bool] | None:
+def _slot_key(lead: str, names_at: Sequence[int]) -> tuple[str, bool] | None:
     """(key, after another's record): what makes two lead-ins the same slot: the last 24 characters of the name's
     line, and, after an earlier record, that record's separators (its shape, not its person: every row after a
     table row is one slot).
     None: not a slot (another person's record on the name's line; or, after a line with a name and no record
     marks, a line that starts with the name itself, which is that person's details: "Yours sincerely,\nAnn
-    Bell\nBell & Co"; after a record's line it is the next record: "Bell, Ann | ...\nScheibe, Alwine")."""
+    Bell\nBell & Co"; after a record's line it is the next record: "Bell, Ann | ...\nScheibe, Alwine").
+    ``names_at``: where in ``lead`` the names before it start."""
     *earlier, line = lead.split("\n")
-    if _mentions(line, known):
+    line_start = len(lead) - len(line)
+    if any(at >= line_start for at in names_at):
         return None
-    if not earlier or not _mentions("\n".join(earlier), known):
+    if not earlier or not names_at:
         return lead[-24:], False
     shape = "".join(ch for ch in earlier[-1] if ch in RECORD_MARKS)
     if not line.strip() and not shape:

@@ -16,7 +16,7 @@ import typer
 from app.cli import platform as platform_cli
 from app.core.processes import worker_arguments
 from workers.engine import cli as engine_cli
-from workers.engine import cli_unlearn
+from workers.engine import cli_unlearn, cli_verify
 
 
 def worker(
@@ -53,6 +53,7 @@ model_app.command("train-demo")(engine_cli.train_demo)
 app.command("probe")(engine_cli.probe)
 app.command("unlearn")(cli_unlearn.unlearn)
 app.command("bench")(cli_unlearn.bench)
+app.command("verify")(cli_verify.verify)
 
 
 def main() -> None:

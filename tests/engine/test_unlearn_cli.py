@@ -75,10 +75,19 @@ def test_run_writes_model_adapter_evidence_and_exit_code_matches_verdict(tmp_pat
 
     out = tmp_path / "out"
     res = CliRunner().invoke(_app(), ["--model", str(tiny_model_dir), "--subject", str(good_subject),
-                                      "--method", "fpga", "--out", str(out), "--max-steps", "60"])
+                                      "--method", "fpga", "--out", str(out), "--max-steps", "60",
+                                      "--attacks", "multihop,quantize"])
     assert res.exit_code in (0, 1), res.output
     evidence = json.loads((out / "evidence.json").read_text())
     assert res.exit_code == (0 if evidence["verdict"]["passed"] else 1)
+    # The attack checks ran on the saved model; quantize gates the verdict by default, multihop only reports.
+    attacks = evidence["attacks"]
+    assert set(attacks) == {"quantize", "multihop"}
+    assert attacks["quantize"]["gating"] and not attacks["multihop"]["gating"]
+    assert [o["variant"] for o in attacks["quantize"]["subjects"][0]["outcomes"]] == ["int8", "int4"]
+    quantize_failed = any("attack quantize" in r for r in evidence["verdict"]["reasons"])
+    assert quantize_failed == (not attacks["quantize"]["passed"])
+    assert not any("attack multihop" in r for r in evidence["verdict"]["reasons"])
     assert (out / "adapter" / "adapter_config.json").is_file()
     model = AutoModelForCausalLM.from_pretrained(out / "model", local_files_only=True)
     assert model.config.vocab_size > 0

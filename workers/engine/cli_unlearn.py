@@ -58,6 +58,10 @@ def unlearn(
                                                 "(see rtbf probe --corpus).")] = None,
     discovery_budget: Annotated[int, typer.Option("--discovery-budget", help="Self-elicitation continuations in "
                                                   "discovery; 0: templates only.")] = 480,
+    attacks: Annotated[str, typer.Option("--attacks", help="Attack checks on the result, comma-separated: "
+                                         "quantize, relearn, multiquery, multihop, or all.")] = "",
+    gating_attacks: Annotated[str, typer.Option("--gating-attacks", help="The attacks whose leak fails the "
+                                                "verdict; the others only report.")] = "quantize,multiquery",
 ) -> None:
     """Forget a data subject from a model, verify the removal and write the evidence."""
     from workers.engine.errors import EngineError
@@ -65,8 +69,11 @@ def unlearn(
     from workers.engine.subject import load_subject
     from workers.engine.unlearning import UnlearnConfig
 
+    from workers.engine.attacks import parse_attacks
+
     try:  # cheap checks first: bad input must not cost a model load
-        config = UnlearnConfig(method=method, lora=not full, lr=lr, max_steps=max_steps, seed=seed, rank=rank,
+        config = UnlearnConfig(attacks=parse_attacks(attacks), gating_attacks=parse_attacks(gating_attacks),
+                               method=method, lora=not full, lr=lr, max_steps=max_steps, seed=seed, rank=rank,
                                alpha=2 * rank, confirmed_only=confirmed_only, init=init, ner=ner,
                                attributes=tuple(attribute) if attribute else None,
                                corpus=str(corpus) if corpus is not None else None, discovery_budget=discovery_budget)
@@ -110,6 +117,9 @@ def unlearn(
     console.print(f"other people's accuracy {ub['accuracy']:.3f} -> {ua['accuracy']:.3f}; "
                   f"perplexity {ub['perplexity']:.3f} -> {ua['perplexity']:.3f}; "
                   f"{result.evidence['training']['steps']} steps, {result.evidence['timings']['total_s']:.1f} s")
+    for name, record in result.evidence["attacks"].items():
+        console.print(f"attack {name}: worst family {record['max_family_rate']:.1%} "
+                      f"({'gating' if record['gating'] else 'reported'}, {record['seconds']:.1f} s)", highlight=False)
     console.print(f"wrote {result.model_dir}, {result.adapter_dir or '(no adapter: full fine-tuning)'}, "
                   f"{result.evidence_path}")
     raise typer.Exit(code=0 if result.passed else 1)

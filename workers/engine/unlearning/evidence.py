@@ -69,10 +69,20 @@ def verify_saved(model_dir: Path, parts: list[Part], *, utility: UtilityInputs, 
         [verify.SubjectCheck(report_after=p.report_after, attributes=p.forgotten, heldout_families=p.heldout_families)
          for p in parts], utility_before=utility_before, utility_after=utility_after, bounds=config.bounds)
     records, reasons = check_earlier(after, list(earlier or ()), config=config, progress=progress)
+    attacks: dict[str, Any] = {}
+    if config.attacks:
+        from workers.engine.attacks import Target, run_attacks
+
+        targets = [Target(p.subject, tuple(p.forgotten), tuple(p.contexts), tuple(p.discovered)) for p in parts]
+        attacks, failed = run_attacks(after, targets, config.attacks,
+                                      config=probe_config(config), gating=config.gating_attacks,
+                                      progress=nested(progress, "verify", "attack checks"))
+        reasons += failed
     if reasons:
         kept = [] if verdict.passed else list(verdict.reasons)
         verdict = dataclasses.replace(verdict, passed=False, reasons=kept + reasons)
-    return Verification(verdict=verdict, verdicts=verdicts, utility_after=utility_after, earlier=records)
+    return Verification(verdict=verdict, verdicts=verdicts, utility_after=utility_after, earlier=records,
+                        attacks=attacks)
 
 
 def assemble(*, config: UnlearnConfig, method: Method, params: Mapping[str, float], lr: float, parts: list[Part],
@@ -128,6 +138,8 @@ def assemble(*, config: UnlearnConfig, method: Method, params: Mapping[str, floa
         "verdict": verification.verdict.to_dict(),
         # People earlier versions forgot, probed again on this one (by index; the caller maps them to requests).
         "earlier_erasures": verification.earlier,
+        # Attack checks on the saved model: leak rates per attack, variant and prompt family (no personal data).
+        "attacks": verification.attacks,
         "weights": {"base_sha256": base_sha, "result_sha256": weights_sha256(model_dir),
                     "adapter_sha256": ev.sha256_dir(adapter_dir) if adapter_dir else None},
         "caveats": (["FILA rewrote the base weights to a residual; the adapter in adapter/ only applies on that "

@@ -58,6 +58,10 @@ class UnlearnConfig:
     # (0: templates only) and the model's training corpus, when known.
     discovery_budget: int = 480
     corpus: str | None = None
+    # Attack checks run on the saved model after verification (``workers.engine.attacks``); the ones in
+    # ``gating_attacks`` fail the verdict when they get a forgotten detail back, the others only report.
+    attacks: tuple[str, ...] = ()
+    gating_attacks: tuple[str, ...] = ("quantize", "multiquery")
 
     def __post_init__(self) -> None:
         # Callers (the worker) pass JSON lists; tuples keep the config hashable-looking and printable.
@@ -65,6 +69,7 @@ class UnlearnConfig:
             self.attributes = tuple(self.attributes)
         if self.attributes_per_subject is not None:
             self.attributes_per_subject = tuple(None if a is None else tuple(a) for a in self.attributes_per_subject)
+        self.attacks, self.gating_attacks = tuple(self.attacks), tuple(self.gating_attacks)
 
     def attributes_for(self, index: int) -> tuple[str, ...] | None:
         """The attribute choice for the subject at ``index`` of the batch (None: no restriction)."""
@@ -90,6 +95,10 @@ class UnlearnConfig:
             raise EngineError(f"attributes_per_subject has {len(self.attributes_per_subject)} entries for "
                               f"{subjects} subject(s)")
 
+        from workers.engine.attacks import parse_attacks
+
+        parse_attacks(self.attacks)
+        parse_attacks(self.gating_attacks)
         if self.method not in METHODS:
             raise EngineError(f"unknown method {self.method!r}; choose one of: {', '.join(METHODS)}")
         if self.init not in INITS:
@@ -235,6 +244,7 @@ class Verification:
     verdicts: list[verify.Verdict]  # per subject, in batch order
     utility_after: dict[str, Any]
     earlier: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # per earlier erasure, no personal data
+    attacks: dict[str, Any] = dataclasses.field(default_factory=dict)  # per attack check (``attacks.run_attacks``)
 
 
 @dataclass

@@ -1,0 +1,77 @@
+"""Quantisation attack: an unlearning update smaller than a quantisation step is rounded away, and the model
+quantised for serving says again what the full-precision one no longer does (arXiv 2410.16454). So the saved
+model is re-probed quantised to int8 and to 4 bits.
+
+int8: torch dynamic quantisation of every ``nn.Linear`` on CPU (what a CPU deployment runs), per-channel
+round-to-nearest fake quantisation elsewhere (CUDA, GPT-2's Conv1D). 4-bit: group-wise round-to-nearest fake
+quantisation (groups of 32 input weights, symmetric, levels -8..7), which runs on any device and rounds exactly
+as a 4-bit kernel's weights do."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from workers.engine.attacks.base import AttackSettings, Outcome, Target
+from workers.engine.probe.config import ProbeConfig
+
+GROUP = 32
+
+
+def fake_quantize(weight: Any, *, bits: int, group: int | None) -> Any:
+    """``weight`` rounded to ``bits``-bit symmetric levels: per output row, or per ``group`` inputs of a row."""
+    import torch
+
+    levels = 2 ** (bits - 1) - 1
+    rows, cols = weight.shape
+    w = weight.detach().float()
+    if group and cols % group == 0:
+        w = w.reshape(rows, cols // group, group)
+    scale = w.abs().amax(dim=-1, keepdim=True).clamp(min=1e-8) / levels
+    q = torch.clamp(torch.round(w / scale), -levels - 1, levels) * scale
+    return q.reshape(rows, cols).to(weight.dtype)
+
+
+def _quantized_weights(model: Any) -> list[Any]:
+    """The 2-D weights of every linear-like layer (nn.Linear, GPT-2's Conv1D) except the embeddings."""
+    import torch
+
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    out = []
+    for module in model.modules():
+        weight = getattr(module, "weight", None)
+        if (isinstance(module, torch.nn.Linear) or type(module).__name__ == "Conv1D") and weight is not None \
+                and weight.dim() == 2 and id(weight) not in embeddings:
+            out.append(weight)
+    return out
+
+
+def quantized_copy(loaded: Any, variant: str) -> Any:
+    """A copy of ``loaded`` (same tokenizer, path and device) with its weights quantised as ``variant`` says."""
+    import torch
+
+    from workers.engine.modelio import LoadedModel
+
+    model = copy.deepcopy(loaded.model).eval()
+    if variant == "int8" and loaded.device.type == "cpu" and all(
+            type(m).__name__ != "Conv1D" for m in model.modules()):
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    else:
+        bits, group = (8, None) if variant == "int8" else (4, GROUP)
+        with torch.no_grad():
+            for weight in _quantized_weights(model):
+                weight.copy_(fake_quantize(weight, bits=bits, group=group))
+    return LoadedModel(model=model, tokenizer=loaded.tokenizer, device=loaded.device, path=loaded.path)
+
+
+def attack(loaded: Any, target: Target, *, config: ProbeConfig, settings: AttackSettings) -> list[Outcome]:
+    from workers.engine.probe.runner import run_probe
+
+    outcomes = []
+    for variant in ("int8", "int4"):
+        quantized = quantized_copy(loaded, variant)
+        report = run_probe(quantized, target.subject, config=config, contexts=list(target.contexts),
+                           discovered=list(target.discovered), fast=False)
+        outcomes.append(Outcome(variant, report.findings, target.attributes))
+        del quantized
+    return outcomes

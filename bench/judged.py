@@ -38,8 +38,11 @@ def pick_people(truth: Path, count: int, first: int = 0) -> list[str]:
 
 def run_judged(model_dir: Path, truth: Path, people: list[str], method: str, *, half: str = "judge",
                workdir: Path, seed: int = 0, device: str | None = None, corpus: Path | None = None,
-               fields: tuple[str, ...] = ("email", "phone"), log: Any = print) -> tuple[list[dict[str, Any]], dict]:
-    """Forget ``people`` one after another with ``method``; judge each result and the last one."""
+               fields: tuple[str, ...] = ("email", "phone"), log: Any = print, attacks: tuple[str, ...] = ()
+               ) -> tuple[list[dict[str, Any]], dict]:
+    """Forget ``people`` one after another with ``method``; judge each result and the last one. ``attacks``:
+    the engine's attack checks run in each unlearning (their time is in its wall time), and the judge asks each
+    result again under the same attacks (``bench.attacked``)."""
     from bench.foreign.judge import judge, subject_file
     from workers.engine.modelio import load_model
     from workers.engine.subject import parse_subject
@@ -56,7 +59,7 @@ def run_judged(model_dir: Path, truth: Path, people: list[str], method: str, *, 
         started = time.perf_counter()
         loaded = load_model(current, device=device)
         result = run_unlearning(loaded, subject, out_dir=out, earlier=earlier,
-                                config=UnlearnConfig(method=method, seed=seed,
+                                config=UnlearnConfig(method=method, seed=seed, attacks=attacks,
                                                      corpus=str(corpus) if corpus else None))
         wall = time.perf_counter() - started
         after = judge(result.model_dir, truth, forgotten=[name], half=half, exclude=people, seed=seed, device=device)
@@ -76,6 +79,18 @@ def run_judged(model_dir: Path, truth: Path, people: list[str], method: str, *, 
                "steps": ev["training"]["steps"], "wall_s": round(wall, 1), "timings": ev["timings"],
                "discovered": len(ev["probe_before"].get("discovered", [])),
                "contexts": ev["probe_before"].get("coverage", {}).get("contexts", {})}
+        if attacks:
+            from bench.attacked import judge_attacked
+
+            tick = time.perf_counter()
+            row["judge_attacks"] = judge_attacked(result.model_dir, truth, forgotten=[name], half=half,
+                                                  exclude=people, seed=seed, device=device)
+            row["judge_attacks_s"] = round(time.perf_counter() - tick, 1)
+            row["rtbf_attacks"] = {k: {"max_family_rate": v["max_family_rate"], "passed": v["passed"],
+                                       "gating": v["gating"], "seconds": v["seconds"]}
+                                   for k, v in ev.get("attacks", {}).items()}
+            log(json.dumps({"judge_attacks": {k: v["max_family_leak"] for k, v in row["judge_attacks"].items()},
+                            "rtbf_attacks": {k: v["max_family_rate"] for k, v in row["rtbf_attacks"].items()}}))
         rows.append(row)
         log(json.dumps({k: row[k] for k in ("method", "person", "passed", "leak_training_after",
                                              "leak_paraphrase_after", "max_family_leak_after",
@@ -123,8 +138,8 @@ def print_judged(rows: list[dict[str, Any]], summaries: dict[str, dict]) -> None
 
 
 def run(*, model: str, roster: Path | None, methods: list[str], people: int, first: int, half: str, cache: Path,
-        out: Path, seed: int, device: str | None, with_corpus: bool, keep: Path | None = None
-        ) -> list[dict[str, Any]]:
+        out: Path, seed: int, device: str | None, with_corpus: bool, keep: Path | None = None,
+        attacks: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """``keep``: leave each run's model and evidence.json under this directory instead of a temporary one."""
     if model == "foreign":
         model_dir, truth = foreign_model(cache, seed=seed)
@@ -143,7 +158,7 @@ def run(*, model: str, roster: Path | None, methods: list[str], people: int, fir
         with tempfile.TemporaryDirectory(dir=cache) as work:
             workdir = Path(work) if keep is None else keep
             done, summaries[method] = run_judged(model_dir, truth, names, method, half=half, workdir=workdir,
-                                                 seed=seed, device=device, corpus=corpus)
+                                                 seed=seed, device=device, corpus=corpus, attacks=attacks)
         rows += done
         out.write_text(json.dumps({"model": str(model_dir), "rows": rows, "summaries": summaries}, indent=2))
     print_judged(rows, summaries)

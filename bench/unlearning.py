@@ -202,6 +202,8 @@ def main() -> None:
     parser.add_argument("--with-corpus", action="store_true", help="give discovery the model's training corpus")
     parser.add_argument("--keep", type=Path, default=None,
                         help="with --model: keep each run's model and evidence.json under this directory")
+    parser.add_argument("--attacks", default="", help="with --model: attack checks in each run (quantize, relearn, "
+                        "multiquery, multihop, all), and the judge under attack too")
     args = parser.parse_args()
     if args.threads is not None:
         import torch
@@ -209,10 +211,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     if args.model != "demo":
         from bench.judged import run
+        from workers.engine.attacks import parse_attacks
 
         run(model=args.model, roster=args.roster, methods=(args.methods or "fpga,relearn").split(","), people=args.people, first=args.first_person,
             half=args.judge_half, cache=args.cache, out=args.out, seed=args.seed, device=args.device,
-            with_corpus=args.with_corpus, keep=args.keep)
+            with_corpus=args.with_corpus, keep=args.keep, attacks=parse_attacks(args.attacks))
         return
     methods = args.methods or "fpga,relearn,ihl,ga,graddiff,npo"
     run_bench(size=args.size, people=args.people, methods=[m for m in methods.split(",") if m],

@@ -32,8 +32,9 @@ def fake_quantize(weight: Any, *, bits: int, group: int | None) -> Any:
     return q.reshape(rows, cols).to(weight.dtype)
 
 
-def _quantized_weights(model: Any) -> list[Any]:
-    """The 2-D weights of every linear-like layer (nn.Linear, GPT-2's Conv1D) except the embeddings."""
+def _quantized_weights(model: Any) -> list[tuple[Any, bool]]:
+    """The 2-D weights of every linear-like layer except the embeddings, each with whether it is stored
+    (inputs, outputs) as GPT-2's Conv1D does rather than (outputs, inputs) as nn.Linear does."""
     import torch
 
     embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
@@ -42,7 +43,7 @@ def _quantized_weights(model: Any) -> list[Any]:
         weight = getattr(module, "weight", None)
         if (isinstance(module, torch.nn.Linear) or type(module).__name__ == "Conv1D") and weight is not None \
                 and weight.dim() == 2 and id(weight) not in embeddings:
-            out.append(weight)
+            out.append((weight, type(module).__name__ == "Conv1D"))
     return out
 
 
@@ -59,8 +60,11 @@ def quantized_copy(loaded: Any, variant: str) -> Any:
     else:
         bits, group = (8, None) if variant == "int8" else (4, GROUP)
         with torch.no_grad():
-            for weight in _quantized_weights(model):
-                weight.copy_(fake_quantize(weight, bits=bits, group=group))
+            for weight, transposed in _quantized_weights(model):
+                if transposed:  # groups run along a output's inputs, as a kernel stores them
+                    weight.copy_(fake_quantize(weight.t(), bits=bits, group=group).t())
+                else:
+                    weight.copy_(fake_quantize(weight, bits=bits, group=group))
     return LoadedModel(model=model, tokenizer=loaded.tokenizer, device=loaded.device, path=loaded.path)
 
 

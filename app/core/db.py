@@ -14,7 +14,7 @@ import anyio.to_thread
 
 from fastapi import Request
 from sqlalchemy import DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, ExceptionContext
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -73,6 +73,20 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+_CONNECT_FAILED = "rtbf_connect_failed"
+
+
+def _mark_connect_failure(context: ExceptionContext) -> None:
+    # SQLAlchemy calls this with no connection only when opening one failed (the database down, restarting, refusing).
+    if context.connection is None and context.sqlalchemy_exception is not None and not context.is_pre_ping:
+        setattr(context.sqlalchemy_exception, _CONNECT_FAILED, True)
+
+
+def connect_failed(exc: BaseException) -> bool:
+    """Whether a database error is the failure to open a connection (so no statement ever ran)."""
+    return bool(getattr(exc, _CONNECT_FAILED, False))
+
+
 # SQLAlchemy's defaults, stated because get_session admits as many requests at once as they give connections.
 POOL_SIZE, POOL_OVERFLOW = 5, 10
 
@@ -102,6 +116,7 @@ def make_engine(
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "handle_error", _mark_connect_failure)
         return engine
     connect_args: dict[str, Any] = {}
     # Startup options: the bounds hold from the connection's first statement, at no round trip of their own.
@@ -115,7 +130,9 @@ def make_engine(
         pool_args.update(pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
         if pool_timeout_s is not None:
             pool_args["pool_timeout"] = pool_timeout_s
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **pool_args)
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **pool_args)
+    event.listen(engine, "handle_error", _mark_connect_failure)
+    return engine
 
 
 def web_engine(settings: Settings) -> Engine:

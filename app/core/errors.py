@@ -66,8 +66,9 @@ class RateLimited(DomainError):
 
 
 class Unavailable(DomainError):
-    """The database could not do the work in time (a lock or statement timeout, no free connection). The work was
-    rolled back, so the same request can simply be sent again after ``retry_after`` seconds."""
+    """The database could not do the work in time (a lock or statement timeout, no free connection) or could not be
+    reached (code ``database_unavailable``). The work was rolled back, so the same request can simply be sent again
+    after ``retry_after`` seconds."""
 
     status_code = 503
     code = "unavailable"

@@ -1,4 +1,5 @@
-"""Exception handlers: one JSON error shape under /api, for domain, validation, HTTP and database-busy errors alike."""
+"""Exception handlers: one JSON error shape under /api, for domain, validation, HTTP and database-busy errors alike,
+and for the exceptions nobody handled (a 500 that says nothing of the exception)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from typing import Any, Protocol
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app.core import request_id
+from app.core.db import connect_failed
 from app.core.errors import DomainError, Unavailable
 from app.core.logging import get_logger
 
@@ -95,19 +98,52 @@ _UNAVAILABLE = {
                        "seconds.",
     "commit_unconfirmed": "The connection to the database was lost while saving, so whether it was saved is not "
                           "known: check before sending it again.",
+    "connection_refused": "The database cannot be reached at the moment and nothing was saved: please try again in "
+                          "a little while.",
 }
 
 
 async def database_busy_handler(request: Request, exc: Exception) -> Response:
     """A bounded wait ran out, or the connection was lost: the session dependency has rolled the transaction back
     (the pool replaces a lost connection), so say "try again"."""
+    if connect_failed(exc):  # no connection could be opened: the database is down, restarting or refusing
+        log.warning("db.unavailable", reason="connection_refused", method=request.method)
+        return await domain_error_handler(request, Unavailable(
+            _UNAVAILABLE["connection_refused"], code="database_unavailable", details={"reason": "connection_refused"}))
     reason = timed_out(exc) or connection_lost(exc)
     if reason is None:
-        raise exc  # any other database failure stays a 500, logged by the server
+        raise exc  # any other database failure stays a 500 (internal_error_handler), logged by the server
     log.warning("db.timed_out" if reason not in _UNAVAILABLE else "db.connection_lost", reason=reason,
                 method=request.method)
     message = _UNAVAILABLE.get(reason, "The service is busy and nothing was saved: please try again in a few seconds.")
     return await domain_error_handler(request, Unavailable(message, details={"reason": reason}))
+
+
+_INTERNAL = "Something went wrong on our side: please try again later."
+# When even the error page cannot be rendered (the fault may be in the templates themselves).
+_BARE_PAGE = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Something went wrong · rtbf"
+              "</title></head><body><h1>Something went wrong</h1><p>{message}</p><p>Reference: {reference}</p>"
+              "</body></html>")
+
+
+async def internal_error_handler(request: Request, exc: Exception) -> Response:
+    """An exception nobody handled: a 500 in the one error shape (the HTML error page outside /api) that names the
+    request id and nothing of the exception, whose message may quote personal data. Starlette calls this outside
+    the request-id middleware, so the id comes from the request's state; the server logs the traceback after."""
+    reference = request_id.of_request(request.scope)
+    log.error("http.unhandled", error_type=type(exc).__name__, method=request.method,
+              **{request_id.LOG_KEY: reference})
+    headers = {request_id.HEADER: reference} if reference else {}
+    details = {"reference": reference} if reference else None
+    html = _html_renderer(request)
+    if html is not None:
+        try:
+            response = html(request, status_code=500, code="internal_error", message=_INTERNAL, details=details)
+        except Exception:
+            response = HTMLResponse(_BARE_PAGE.format(message=_INTERNAL, reference=reference or "-"), status_code=500)
+        response.headers.update(headers)
+        return response
+    return JSONResponse(error_body("internal_error", _INTERNAL, details), status_code=500, headers=headers or None)
 
 
 async def validation_error_handler(request: Request, exc: Exception) -> Response:
@@ -187,3 +223,4 @@ def install_error_handlers(app: FastAPI, *, html_error: HtmlErrorRenderer | None
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(OperationalError, database_busy_handler)
     app.add_exception_handler(PoolTimeout, database_busy_handler)
+    app.add_exception_handler(Exception, internal_error_handler)

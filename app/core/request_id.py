@@ -2,7 +2,9 @@
 
 An incoming ``X-Request-ID`` (set by a proxy, or by a client tracing its own calls) is kept only when it is a short
 plain token, because it is written verbatim into log lines and a response header; anything else is replaced.
-Log lines name it ``http_request_id``: ``request_id`` is an erasure request's id throughout the product.
+Log lines name it ``http_request_id``: ``request_id`` is an erasure request's id throughout the product. It is also
+kept in the request's state, for the 500 answer (rendered outside this middleware), and travels to the Celery tasks
+the request sends (``app.core.tasks``), as a message header of the same name.
 """
 
 from __future__ import annotations
@@ -25,6 +27,18 @@ def accepted_or_new(incoming: str | None) -> str:
     return uuid.uuid4().hex
 
 
+def of_request(scope: Scope) -> str | None:
+    """The id this middleware gave the request (``scope`` of the request, or of an error handler outside it)."""
+    value = scope.get("state", {}).get(LOG_KEY)
+    return value if isinstance(value, str) else None
+
+
+def current() -> str | None:
+    """The id of the HTTP request this code runs for (bound below), or None outside a request."""
+    value = structlog.contextvars.get_contextvars().get(LOG_KEY)
+    return value if isinstance(value, str) else None
+
+
 class RequestIdMiddleware:
     """Pure ASGI, so that streamed responses pass through untouched and the binding spans the whole request."""
 
@@ -36,6 +50,9 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = accepted_or_new(Headers(scope=scope).get(HEADER))
+        # Starlette's ServerErrorMiddleware answers an unhandled exception around this middleware (after the binding
+        # below has ended, with a send of its own): its handler reads the id here, as ``request.state``.
+        scope.setdefault("state", {})[LOG_KEY] = request_id
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

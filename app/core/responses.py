@@ -43,8 +43,8 @@ _ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
           error_body("validation_error", "The request is invalid.",
                      [{"loc": ["body", "reason"], "msg": "String should have at least 1 character",
                        "type": "string_too_short"}])),
-    503: ("The database could not do the work in time (it is busy): nothing was saved; send the same request again "
-          "after Retry-After seconds.",
+    503: ("The database could not do the work in time (it is busy, code unavailable) or cannot be reached (code "
+          "database_unavailable): nothing was saved; send the same request again after Retry-After seconds.",
           error_body("unavailable", "The service is busy and nothing was saved: please try again in a few seconds.",
                      {"reason": "lock_timeout"})),
 }

@@ -1,7 +1,9 @@
 """Enqueue Celery tasks only after the surrounding transaction commits.
 
 Services call ``enqueue_after_commit``; the ids collect in ``session.info`` and are sent by the
-``after_commit`` listener. A rollback drops them, so a worker never sees an id that does not exist.
+``after_commit`` listener. A rollback drops them, so a worker never sees an id that does not exist. A task sent for
+an HTTP request carries its id in the ``http_request_id`` header; the worker binds it into the task's log lines
+(``workers/celery_app.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.core import request_id
 from app.core.logging import get_logger
 from app.core.queues import DEFAULT_QUEUE, make_celery
 
@@ -44,9 +47,11 @@ def _send_pending(session: Session) -> None:
     if not pending:
         return
     sender = task_sender()
+    http_request_id = request_id.current()
+    headers = {request_id.LOG_KEY: http_request_id} if http_request_id else None
     for task_name, args, queue in pending:
         try:
-            sender.send_task(task_name, args=list(args), queue=queue)
+            sender.send_task(task_name, args=list(args), queue=queue, headers=headers)
             log.info("task.enqueued", task=task_name, queue=queue, ids=[str(a) for a in args])
         except Exception:  # the data is committed; a lost enqueue is recoverable (outbox keeps the row)
             log.exception("task.enqueue_failed", task=task_name, queue=queue)

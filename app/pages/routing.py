@@ -27,6 +27,8 @@ _TITLES = {
     405: "This action is not allowed here",
     409: "This cannot be done now",
     422: "Please check what you entered",
+    500: "Something went wrong",
+    503: "Please try again in a moment",
 }
 
 

@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
@@ -20,9 +19,8 @@ from app.apikeys import service as apikey_service
 from app.apikeys.models import ApiKey
 from app.audit import service as audit_service
 from app.core.config import Settings
-from app.core.db import make_engine, make_session_factory, web_engine
+from app.core.db import connect_failed, make_engine, make_session_factory, web_engine
 from app.core.handlers import timed_out
-from app.main import create_app
 
 
 @pytest.fixture
@@ -148,11 +146,18 @@ def test_sqlite_keeps_its_busy_timeout(settings: Settings, tmp_path) -> None:
         engine.dispose()
 
 
-def test_a_database_that_refuses_connections_is_a_500_not_a_busy_503(settings: Settings) -> None:
+def test_a_refused_connection_is_a_connect_failure_not_a_busy_timeout(bounded: Engine) -> None:
+    """The answer to a refused connection (503 database_unavailable) is in tests/api/test_error_answers.py."""
     with socket.socket() as sock:  # a port with nothing listening
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app = create_app(settings.model_copy(update={"database_url": f"postgresql+psycopg2://postgres@127.0.0.1:{port}/x"}))
-    with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get("/api/v1/requests", headers={"Authorization": "Bearer rtbf_abc_def"})
-    assert response.status_code == 500 and "Retry-After" not in response.headers
+    refusing = make_engine(f"postgresql+psycopg2://postgres@127.0.0.1:{port}/x", lock_timeout_ms=300)
+    try:
+        with pytest.raises(OperationalError) as raised, refusing.connect():
+            pass
+    finally:
+        refusing.dispose()
+    assert connect_failed(raised.value) and timed_out(raised.value) is None
+    with bounded.connect() as connection, pytest.raises(DBAPIError) as failed:
+        connection.execute(text("SELECT 1 / 0"))
+    assert not connect_failed(failed.value)  # a statement that fails on an open connection is not one

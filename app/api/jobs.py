@@ -43,7 +43,8 @@ def start_discovery(request_id: RequestId, session: SessionDep, key: Operator,
 def start_unlearning(body: UnlearningBody, session: SessionDep, key: Operator) -> JobRead:
     params = body.params.model_dump(exclude_none=True) if body.params else None
     job = jobs_service.start_unlearning(session=session, request_ids=body.request_ids, actor=actor(key),
-                                        method=body.method, attributes=body.attributes, params=params)
+                                        method=body.method, attributes=body.attributes, params=params,
+                                        attacks=body.attacks, gating_attacks=body.gating_attacks)
     return job_read(job)
 
 

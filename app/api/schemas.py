@@ -9,12 +9,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.fields import MAX_ID, TEXT_CONFIG, optional_text, required_text, token
+from app.jobs.attacks import ATTACK_CHOICES, DEFAULT_ATTACKS, DEFAULT_GATING
 from app.jobs.methods import DEFAULT_METHOD, METHOD_CHOICES
 from app.jobs.service import MAX_BATCH, PARAM_BOUNDS
 from app.requests.schemas import MAX_REASON
 
 _METHODS = "; ".join(f"`{name}`: {text}" for name, text in METHOD_CHOICES.items())
 Method = Literal[tuple(METHOD_CHOICES)]  # type: ignore[valid-type]
+_ATTACKS = "; ".join(f"`{name}`: {text.rstrip('.')}" for name, text in ATTACK_CHOICES.items())
+AttackName = Literal[tuple(ATTACK_CHOICES)]  # type: ignore[valid-type]
 MAX_PATH = 1000
 MAX_DESCRIPTION = 2000
 MAX_ATTRIBUTES = 64
@@ -128,6 +131,16 @@ class UnlearningBody(BaseModel):
         description="Per request id, the attribute keys to remove (default: discovery's confirmed leaks; may add the "
                     f"candidates discovery found; at most {MAX_ATTRIBUTES} per request).")
     params: UnlearningParams | None = None
+    attacks: list[AttackName] | None = Field(  # type: ignore[valid-type]
+        default=None, max_length=len(ATTACK_CHOICES),
+        description="Attack checks run on the result after verification, overriding the officer's setting for "
+                    f"this job (default setting: {', '.join(DEFAULT_ATTACKS)}; [] runs none). {_ATTACKS}. The job's "
+                    "params record the attacks it ran.")
+    gating_attacks: list[AttackName] | None = Field(  # type: ignore[valid-type]
+        default=None, max_length=len(ATTACK_CHOICES),
+        description="Of `attacks`, the ones whose leak (more than 2% of the answers in a prompt family) fails the "
+                    "verdict; the others only report. A gating attack runs even when `attacks` leaves it out. Default: the "
+                    f"officer's setting (default {', '.join(DEFAULT_GATING)}) among them.")
 
 
 class JobRequestRead(BaseModel):
@@ -148,7 +161,8 @@ class JobRead(BaseModel):
     base_version: int
     result_version: int | None
     method: str | None
-    params: dict[str, Any]
+    params: dict[str, Any] = Field(description="The method's settings (max_steps, lr, rank, seed) and, for unlearning, "
+                                               "the attack checks it runs (attacks, gating_attacks).")
     progress: dict[str, Any] = Field(description="stage, step, total, message, loss, leak_rate, metrics")
     error: str | None
     attempts: int

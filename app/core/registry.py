@@ -7,7 +7,8 @@ from app.core.db import Base
 from app.notifications import models as notifications_models
 from app.officers import models as officers_models
 from app.requests import models as requests_models
+from app.settings import models as settings_models
 from app.targets import models as targets_models
 
 __all__ = ["Base", "apikeys_models", "audit_models", "jobs_models", "notifications_models", "officers_models",
-           "requests_models", "targets_models"]
+           "requests_models", "settings_models", "targets_models"]

@@ -21,6 +21,7 @@ from app.core.logging import get_logger
 from app.core.queues import GPU_QUEUE
 from app.core.security import decrypt
 from app.core.tasks import enqueue_after_commit
+from app.jobs import attacks as attack_policy
 from app.jobs.lifecycle import audit_job, finish_job, set_request_status
 from app.jobs.methods import DEFAULT_METHOD, METHOD_CHOICES
 from app.jobs.models import ACTIVE_JOB_STATUSES, Job, JobKind, JobRequest, JobStatus
@@ -162,11 +163,14 @@ def start_discovery(*, session: Session, request_id: str, actor: str, model_id: 
 
 
 def start_unlearning(*, session: Session, request_ids: list[str], actor: str, method: str | None = None,
-                     attributes: dict[str, list[str]] | None = None, params: dict[str, Any] | None = None) -> Job:
+                     attributes: dict[str, list[str]] | None = None, params: dict[str, Any] | None = None,
+                     attacks: list[str] | None = None, gating_attacks: list[str] | None = None) -> Job:
     """One job for one or more approved requests against the same model (a batch makes one new version).
 
     Each request needs a finished discovery on the model's current version; its attributes default to the
-    confirmed leaks, and the officer may add candidates that discovery found (nothing else)."""
+    confirmed leaks, and the officer may add candidates that discovery found (nothing else). The attack checks
+    are the officer's setting unless ``attacks`` / ``gating_attacks`` override it (``app.jobs.attacks.for_job``);
+    the job's params record the choice (``attacks``, ``gating_attacks``), which the worker passes to the engine."""
     method = method or DEFAULT_METHOD
     if method not in METHOD_CHOICES:
         raise InvalidInput(f"Unknown method {method!r}.", details={"field": "method", "allowed": list(METHOD_CHOICES)})
@@ -176,6 +180,8 @@ def start_unlearning(*, session: Session, request_ids: list[str], actor: str, me
     if len(ids) > MAX_BATCH:
         raise InvalidInput(f"At most {MAX_BATCH} requests fit in one job.", details={"field": "request_ids"})
     clean_params = _check_params(params)
+    checks = attack_policy.for_job(session=session, attacks=attacks, gating_attacks=gating_attacks)
+    clean_params.update(attacks=list(checks.attacks), gating_attacks=list(checks.gating))
     requests, links, models = [], [], set()
     for position, request_id in enumerate(ids):
         request = request_service.get_request(session=session, request_id=request_id)
@@ -212,7 +218,8 @@ def start_unlearning(*, session: Session, request_ids: list[str], actor: str, me
     for request in requests:
         set_request_status(session, request, RequestStatus.unlearning, actor, job_id=job.id, method=method)
     audit_job(session, job, "queued", actor, batch_size=len(requests),
-              attributes=sorted({a for link in links for a in link.attributes or []}))
+              attributes=sorted({a for link in links for a in link.attributes or []}),
+              attacks=list(checks.attacks), gating_attacks=list(checks.gating))
     enqueue_after_commit(session, UNLEARN_TASK, job.id, queue=GPU_QUEUE)
     log.info("job.unlearning.queued", job_id=job.id, requests=len(requests), method=method, actor=actor)
     return job

@@ -51,40 +51,44 @@ def _x(rate: float) -> float:
     return BAR_LEFT + (BAR_RIGHT - BAR_LEFT) * min(max(rate, 0.0), 1.0)
 
 
-def _bar(rate: float | None, y: float, kind: str) -> str:
+def _bar(rate: float | None, y: float, kind: str, word: str | None = None) -> str:
+    word = escape(word or kind)
     if rate is None or rate != rate:
-        return f'<text class="note" x="{BAR_LEFT + 4}" y="{y + BAR_HEIGHT - 3}">{kind}: not asked</text>'
+        return f'<text class="note" x="{BAR_LEFT + 4}" y="{y + BAR_HEIGHT - 3}">{word}: not asked</text>'
     end = _x(rate)
     return (f'<rect class="{kind}" x="{BAR_LEFT}" y="{y}" width="{end - BAR_LEFT:.1f}" height="{BAR_HEIGHT}"/>'
-            f'<text x="{end + 6:.1f}" y="{y + BAR_HEIGHT - 3}">{escape(share_text(rate))} {kind}</text>')
+            f'<text x="{end + 6:.1f}" y="{y + BAR_HEIGHT - 3}">{escape(share_text(rate))} {word}</text>')
 
 
 def _said(rate: float | None, when: str) -> str:
     return f"not asked {when}" if rate is None or rate != rate else f"{share_text(rate)} {when}"
 
 
-def _described(group: BarGroup) -> str:
+def _described(group: BarGroup, words: tuple[str, str] = ("before", "after")) -> str:
     note = f" ({group.note})" if group.note else ""
-    return f"{group.label}{note}: {_said(group.before, 'before')}, {_said(group.after, 'after')}."
+    return f"{group.label}{note}: {_said(group.before, words[0])}, {_said(group.after, words[1])}."
 
 
-def before_after(groups: Sequence[BarGroup], *, chart_id: str, title: str, description: str) -> Markup:
+def before_after(groups: Sequence[BarGroup], *, chart_id: str, title: str, description: str,
+                 keys: tuple[str, str] = ("Before", "After"), words: tuple[str, str] = ("before", "after")) -> Markup:
     """Horizontal bars, two per group (before above after), on a 0-100% scale, with a key and the value printed
     beside each bar so that neither colour nor length is the only carrier. ``chart_id`` must be unique on the page
-    (it names the title and description)."""
+    (it names the title and description). ``keys`` name the two bars in the key, ``words`` beside each bar and in
+    the description (the attack chart compares the plain verification with each attack, not before with after)."""
     step = 2 * BAR_HEIGHT + BAR_GAP + GROUP_GAP
     height = TOP + max(len(groups), 1) * step - GROUP_GAP + 8
     ident = escape(chart_id)
-    words = " ".join([description, *(_described(g) for g in groups)])
+    said = " ".join([description, *(_described(g, words) for g in groups)])
+    second = BAR_LEFT + max(80, 37 + 7 * len(keys[0]))  # the second key after the first one's label
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {WIDTH} {height}" '
         f'width="{WIDTH}" height="{height}" aria-labelledby="{ident}-title {ident}-desc">',
         f'<title id="{ident}-title">{escape(title)}</title>',
-        f'<desc id="{ident}-desc">{escape(words)}</desc>',
+        f'<desc id="{ident}-desc">{escape(said)}</desc>',
         f'<rect class="key-before" x="{BAR_LEFT}" y="2" width="12" height="12"/>'
-        f'<text x="{BAR_LEFT + 17}" y="12">Before</text>'
-        f'<rect class="key-after" x="{BAR_LEFT + 80}" y="2" width="12" height="12"/>'
-        f'<text x="{BAR_LEFT + 97}" y="12">After</text>',
+        f'<text x="{BAR_LEFT + 17}" y="12">{escape(keys[0])}</text>'
+        f'<rect class="key-after" x="{second}" y="2" width="12" height="12"/>'
+        f'<text x="{second + 17}" y="12">{escape(keys[1])}</text>',
     ]
     bottom = height - 8
     for tick in TICKS:
@@ -94,12 +98,12 @@ def before_after(groups: Sequence[BarGroup], *, chart_id: str, title: str, descr
                      f'{tick * 100:.0f}%</text>')
     for index, group in enumerate(groups):
         y = TOP + index * step
-        parts.append(f'<g><title>{escape(_described(group))}</title>'
+        parts.append(f'<g><title>{escape(_described(group, words))}</title>'
                      f'<text x="0" y="{y + 11}">{escape(_short(group.label))}</text>')
         if group.note:
             parts.append(f'<text class="note" x="0" y="{y + 26}">{escape(_short(group.note))}</text>')
-        parts.append(_bar(group.before, y, "before"))
-        parts.append(_bar(group.after, y + BAR_HEIGHT + BAR_GAP, "after"))
+        parts.append(_bar(group.before, y, "before", words[0]))
+        parts.append(_bar(group.after, y + BAR_HEIGHT + BAR_GAP, "after", words[1]))
         parts.append("</g>")
     parts.append("</svg>")
     return Markup("".join(parts))

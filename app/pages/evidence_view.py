@@ -13,8 +13,9 @@ from typing import Any
 
 from markupsafe import Markup
 
+from app.jobs.attacks import ATTACK_LABELS, VARIANT_LABELS
 from app.jobs.models import Job
-from app.pages.charts import BarGroup, before_after
+from app.pages.charts import BarGroup, before_after, share_text
 from app.pages.findings_view import rate_table
 from app.pages.wording import attribute_label, family_label, family_short_label
 
@@ -51,6 +52,70 @@ class SubjectEvidence:
 
 
 @dataclass(frozen=True)
+class AttackVariant:
+    """One variant of an attack (int8, int4, sampled, ...), summed over the job's subjects."""
+
+    variant: str
+    label: str
+    asked: int
+    leaks: int
+    max_family_rate: float
+    leaked_attributes: list[str]  # labels
+
+    @property
+    def leak_rate(self) -> float | None:
+        return self.leaks / self.asked if self.asked else None
+
+    @property
+    def leak_rate_text(self) -> str:
+        return share_text(self.leak_rate)
+
+    @property
+    def max_family_rate_text(self) -> str:
+        return share_text(self.max_family_rate)
+
+
+@dataclass(frozen=True)
+class AttackCheck:
+    """One attack check on the saved model (``evidence["attacks"][name]``): gating or reported, and its verdict."""
+
+    name: str
+    label: str
+    summary: str
+    gating: bool
+    passed: bool
+    max_family_rate: float
+    seconds: float | None
+    variants: list[AttackVariant]
+
+    @property
+    def max_family_rate_text(self) -> str:
+        return share_text(self.max_family_rate)
+
+
+@dataclass(frozen=True)
+class PlainCheck:
+    """The plain verification the attacks are set beside: every subject's forgotten details, asked after unlearning."""
+
+    asked: int
+    leaks: int
+    max_family_rate: float | None
+    passed: bool | None
+
+    @property
+    def leak_rate(self) -> float | None:
+        return self.leaks / self.asked if self.asked else None
+
+    @property
+    def leak_rate_text(self) -> str:
+        return share_text(self.leak_rate)
+
+    @property
+    def max_family_rate_text(self) -> str:
+        return share_text(self.max_family_rate)
+
+
+@dataclass(frozen=True)
 class EvidenceView:
     passed: bool
     reasons: list[str]
@@ -79,6 +144,10 @@ class EvidenceView:
     subjects: list[SubjectEvidence]
     # People earlier versions forgot, probed again on the new model: (attributes in words, confirmed leaks).
     earlier: list[tuple[str, int]] = field(default_factory=list)
+    # Attack checks on the saved model, beside the plain verification, and the two as a chart.
+    attacks: list[AttackCheck] = field(default_factory=list)
+    plain: PlainCheck | None = None
+    attacks_chart: Markup | None = None
 
     @property
     def earlier_leaking(self) -> int:
@@ -153,6 +222,57 @@ def _subject(entry: dict[str, Any], *, request_id: str | None, reference: str | 
                            training_families=training, held_out_families=held_out, attributes=rows)
 
 
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _attack(name: str, record: dict[str, Any]) -> AttackCheck:
+    variants: dict[str, dict[str, Any]] = {}
+    for subject in record.get("subjects") or []:
+        for outcome in subject.get("outcomes") or []:
+            variant = str(outcome.get("variant") or "")
+            row = variants.setdefault(variant, {"asked": 0, "leaks": 0, "rate": 0.0, "attributes": set()})
+            row["asked"] += _int(outcome.get("asked"))
+            row["leaks"] += _int(outcome.get("leaks"))
+            row["rate"] = max(row["rate"], _number(outcome.get("max_family_rate")) or 0.0)
+            row["attributes"] |= {str(a) for a in outcome.get("leaked_attributes") or []}
+    return AttackCheck(
+        name=name, label=ATTACK_LABELS.get(name, name), summary=str(record.get("summary") or ""),
+        gating=bool(record.get("gating")), passed=bool(record.get("passed")),
+        max_family_rate=_number(record.get("max_family_rate")) or 0.0, seconds=_number(record.get("seconds")),
+        variants=[AttackVariant(variant=v, label=VARIANT_LABELS.get(v, v), asked=row["asked"], leaks=row["leaks"],
+                                max_family_rate=row["rate"],
+                                leaked_attributes=[attribute_label(a) for a in sorted(row["attributes"])])
+                  for v, row in variants.items()])
+
+
+def _plain(entries: list[dict[str, Any]]) -> PlainCheck:
+    asked, leaks, worst, verdicts = 0, 0.0, None, []
+    for entry in entries:
+        after = rate_table(entry.get("probe_after") or {})
+        for key in entry.get("forgotten_attributes") or []:
+            for rate, n in after.get(key, {}).values():
+                asked, leaks = asked + n, leaks + rate * n
+                worst = rate if worst is None else max(worst, rate)
+        passed = (entry.get("verdict") or {}).get("passed")
+        if passed is not None:
+            verdicts.append(bool(passed))
+    return PlainCheck(asked=asked, leaks=round(leaks), max_family_rate=worst,
+                      passed=all(verdicts) if verdicts else None)
+
+
+def _attacks_chart(plain: PlainCheck, attacks: list[AttackCheck]) -> Markup:
+    groups = [BarGroup(a.label if len(a.variants) == 1 else f"{a.label} \u00b7 {v.label}", plain.leak_rate,
+                       v.leak_rate,
+                       "gates the verdict" if a.gating else "reported only")
+              for a in attacks for v in a.variants]
+    return before_after(groups, chart_id="evidence-attacks-chart", title="Leak rate: plain verification and under attack",
+                        description="Share of the new model's answers that give a removed detail back: in the plain "
+                                    "verification, and under each attack check; the table below holds the same "
+                                    "figures.", keys=("Plain verification", "Under attack"),
+                        words=("plain", "attacked"))
+
+
 def build(job: Job, references: dict[str, str]) -> EvidenceView | None:
     """``references`` maps request id -> reference (for links); None when the job has no evidence."""
     evidence = job.evidence
@@ -175,6 +295,9 @@ def build(job: Job, references: dict[str, str]) -> EvidenceView | None:
     before, after = evidence.get("utility_before") or {}, evidence.get("utility_after") or {}
     verdict = evidence.get("verdict") or {}
     timings = evidence.get("timings") or {}
+    attacks = [_attack(str(name), record) for name, record in (evidence.get("attacks") or {}).items()
+               if isinstance(record, dict)]
+    plain = _plain(entries) if attacks else None
     return EvidenceView(
         passed=bool(verdict.get("passed")), reasons=list(verdict.get("reasons") or []),
         method=str(method.get("name") or job.method or ""), method_summary=str(method.get("summary") or ""),
@@ -191,4 +314,5 @@ def build(job: Job, references: dict[str, str]) -> EvidenceView | None:
         created_at=evidence.get("created_at"), schema=evidence.get("schema"),
         caveats=list(evidence.get("caveats") or []), subjects=subjects,
         earlier=[(", ".join(attribute_label(a) for a in e.get("attributes") or []), int(e.get("confirmed_leaks") or 0))
-                 for e in evidence.get("earlier_erasures") or []])
+                 for e in evidence.get("earlier_erasures") or []],
+        attacks=attacks, plain=plain, attacks_chart=_attacks_chart(plain, attacks) if plain else None)

@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 
 from app.audit import bundle as bundle_service
 from app.core.errors import DomainError
+from app.jobs import attacks as attack_policy
 from app.jobs import service as jobs_service
 from app.jobs.methods import DEFAULT_METHOD, METHOD_CHOICES
 from app.jobs.models import Job, JobKind
@@ -120,6 +121,12 @@ def _default_model_id(req: ErasureRequest, models: list[Any]) -> str | None:
     return models[0].id if len(models) == 1 else None
 
 
+def _attack_checks(db: Session) -> list[tuple[str, bool]]:
+    """(label, gates the verdict) of each attack check the next unlearning job runs (the officer's setting)."""
+    policy = attack_policy.current_policy(session=db)
+    return [(attack_policy.ATTACK_LABELS[name], name in policy.gating) for name in policy.attacks]
+
+
 def request_section(db: Session, req: ErasureRequest) -> dict[str, Any]:
     """Context of the request page's "Model and discovery" section."""
     models = target_service.list_models(session=db)
@@ -144,6 +151,7 @@ def request_section(db: Session, req: ErasureRequest) -> dict[str, Any]:
         "methods": METHOD_CHOICES,
         "default_method": DEFAULT_METHOD,
         "param_bounds": jobs_service.PARAM_BOUNDS,
+        "attack_checks": _attack_checks(db),
         "last_unlearning": last_unlearning,
         "bundle_available": True,
     }

@@ -164,7 +164,8 @@ def test_the_whole_flow_over_the_api(client, admin, key_for, session, approved, 
     assert started.status_code == 202, started.text
     job = started.json()
     assert (job["method"], job["params"], job["requests"][0]["attributes"]) == (
-        "relearn", {"max_steps": 30, "lr": 0.001}, ["email", "phone"])
+        "relearn", {"max_steps": 30, "lr": 0.001, "attacks": ["quantize", "multiquery"],
+                    "gating_attacks": ["quantize", "multiquery"]}, ["email", "phone"])
     assert client.get(f"/api/v1/requests/{approved}", headers=admin).json()["status"] == "unlearning"
     # The worker's part: a verified run makes version 2.
     jobs_service.claim(session=session, job_id=job["id"], worker="celery@test")
@@ -219,3 +220,50 @@ def test_openapi_lists_the_operations(client) -> None:
     reopened = spec["components"]["schemas"][answer]["properties"]["reopened_requests"]
     assert reopened["items"]["$ref"].endswith("/ReopenedRequest")
     assert set(spec["components"]["schemas"]["ReopenedRequest"]["properties"]) == {"id", "reference"}
+
+
+def test_attack_checks_are_validated_against_the_engines_names(client, admin, session, approved) -> None:
+    from app.jobs.models import Job
+
+    _discover(client, admin, session, approved)
+    path = "/api/v1/jobs/unlearning"
+    for body in ({"attacks": ["quantize", "jailbreak"]}, {"gating_attacks": ["QUANTIZE"]}, {"attacks": "quantize"},
+                 {"attacks": ["quantize"] * 5}, {"gating_attacks": [1]}):
+        response = client.post(path, headers=admin, json={"request_ids": [approved], **body})
+        assert_error(response, 422, "validation_error")
+    assert session.query(Job).filter(Job.kind == "unlearning").count() == 0
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["UnlearningBody"]["properties"]
+    for name in ("attacks", "gating_attacks"):
+        listed = next(s for s in schema[name]["anyOf"] if s.get("type") == "array")
+        assert listed["items"]["enum"] == ["quantize", "relearn", "multiquery", "multihop"]
+        assert listed["maxItems"] == 4 and schema[name]["description"]
+
+
+def test_a_job_may_override_the_attack_checks(client, admin, session, approved) -> None:
+    _discover(client, admin, session, approved)
+    started = client.post("/api/v1/jobs/unlearning", headers=admin, json={
+        "request_ids": [approved], "attacks": ["multihop", "relearn", "relearn"], "gating_attacks": ["multihop"]})
+    assert started.status_code == 202, started.text
+    job = started.json()
+    # Registry order, duplicates dropped; recorded in the job's params (and so in the bundle) and its audit entry.
+    assert job["params"] == {"attacks": ["relearn", "multihop"], "gating_attacks": ["multihop"]}
+    queued = next(e for e in client.get(f"/api/v1/requests/{approved}/audit", headers=admin).json()
+                  if e["event"] == "job.unlearning.queued")
+    assert (queued["details"]["attacks"], queued["details"]["gating_attacks"]) == (["relearn", "multihop"],
+                                                                                  ["multihop"])
+
+
+@pytest.mark.parametrize(("body", "params"), [
+    # Only attacks: the setting's gating ones among them gate (the default setting gates quantize and multiquery).
+    ({"attacks": ["relearn", "multiquery"]}, {"attacks": ["relearn", "multiquery"], "gating_attacks": ["multiquery"]}),
+    ({"attacks": []}, {"attacks": [], "gating_attacks": []}),
+    # A gating attack runs even when attacks leaves it out.
+    ({"attacks": ["quantize"], "gating_attacks": ["relearn"]}, {"attacks": ["quantize", "relearn"],
+                                                                "gating_attacks": ["relearn"]}),
+    ({"gating_attacks": []}, {"attacks": ["quantize", "multiquery"], "gating_attacks": []}),
+])
+def test_a_partial_override_keeps_the_rest_of_the_setting(client, admin, session, approved, body, params) -> None:
+    _discover(client, admin, session, approved)
+    started = client.post("/api/v1/jobs/unlearning", headers=admin, json={"request_ids": [approved], **body})
+    assert started.status_code == 202, started.text
+    assert started.json()["params"] == params

@@ -17,3 +17,14 @@ def test_the_web_offers_exactly_the_engines_methods() -> None:
     from workers.engine.methods import METHODS
 
     assert set(METHOD_CHOICES) == set(METHODS) and DEFAULT_METHOD in METHODS
+
+
+def test_the_web_names_the_engines_attack_checks_in_its_order_with_its_defaults() -> None:
+    from app.jobs import attacks
+    from workers.engine.attacks import ATTACKS, DEFAULT_GATING, MAX_LEAK_RATE
+    from workers.engine.unlearning import UnlearnConfig
+
+    assert list(attacks.ATTACK_CHOICES) == list(ATTACKS) == list(attacks.ATTACK_LABELS)
+    assert attacks.DEFAULT_GATING == DEFAULT_GATING == UnlearnConfig().gating_attacks
+    assert set(attacks.DEFAULT_ATTACKS) <= set(ATTACKS) and set(attacks.DEFAULT_GATING) <= set(attacks.DEFAULT_ATTACKS)
+    assert attacks.MAX_LEAK_RATE == MAX_LEAK_RATE

@@ -137,7 +137,8 @@ def test_unlearning_checks_method_and_settings(session, model, make_request, dis
     with pytest.raises(InvalidInput, match=message):
         _unlearning(session, request, method=method, params=params)
     job = _unlearning(session, request, method="npo", params={"max_steps": "5", "lr": "0.001", "seed": ""})
-    assert job.params == {"max_steps": 5, "lr": 0.001}
+    # The attack checks of the officer's setting (the default) are recorded with the method's settings.
+    assert job.params == {"max_steps": 5, "lr": 0.001, "attacks": ["quantize", "multiquery"], "gating_attacks": ["quantize", "multiquery"]}
 
 
 def test_unlearning_refuses_requests_on_two_models(session, model, make_request, discovered, tmp_path) -> None:

@@ -207,7 +207,7 @@ def test_included_candidate_method_and_settings_reach_the_unlearning_job(
                      {"method": "npo", "include": "address", "max_steps": "20", "lr": "", "seed": "3"})
     assert shown[0].startswith("Unlearning started.")
     job = session.scalars(select(Job).where(Job.kind == "unlearning")).one()
-    assert job.method == "npo" and job.params == {"max_steps": 20, "seed": 3}
+    assert job.method == "npo" and job.params == {"max_steps": 20, "seed": 3, "attacks": ["quantize", "multiquery"], "gating_attacks": ["quantize", "multiquery"]}
     assert job.requests[0].attributes == ["address", "email"]
     assert reload(session, req).status == RequestStatus.unlearning
 
@@ -219,7 +219,8 @@ def test_unlearning_without_a_candidate_removes_the_confirmed_leaks(
     _discover(session, req)
     _post(officer_client, f"/officer/requests/{req.id}", f"/officer/requests/{req.id}/unlearn", {"method": "fpga"})
     job = session.scalars(select(Job).where(Job.kind == "unlearning")).one()
-    assert job.requests[0].attributes == ["email"] and job.params == {}
+    assert job.requests[0].attributes == ["email"]
+    assert job.params == {"attacks": ["quantize", "multiquery"], "gating_attacks": ["quantize", "multiquery"]}  # the default attack checks
 
 
 def test_bad_settings_are_refused_and_change_nothing(

@@ -145,8 +145,11 @@ def _unlearn(plan: Plan, reporter: Reporter) -> None:
     subjects = [parse_subject(p) for p in plan.subjects]
     reports = [ProbeReport.from_dict(r) if r else None for r in plan.reports_before]
     knobs = {k: plan.params[k] for k in ("max_steps", "lr", "rank", "seed") if k in plan.params}
+    # The attack checks the job recorded when it was queued (the officer's setting or the API's override); a job
+    # queued before they existed runs none, as it did then.
+    checks = {k: tuple(plan.params[k]) for k in ("attacks", "gating_attacks") if k in plan.params}
     config = UnlearnConfig(method=plan.method or "fpga", attributes_per_subject=[tuple(a) for a in plan.attributes],
-                           **knobs)
+                           **knobs, **checks)
     out_dir = _settings.jobs_dir / plan.job_id / f"attempt-{plan.attempt}"
     if out_dir.exists():  # a previous attempt of this job died here; its files prove nothing
         import shutil

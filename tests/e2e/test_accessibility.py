@@ -172,6 +172,7 @@ def test_every_page_has_no_serious_or_critical_accessibility_violation(
         "models": "/officer/models",
         "model versions": f"/officer/models/{data.model_id}",
         "outbox": "/officer/outbox",
+        "settings": "/officer/settings",
         "password change": "/officer/password",
     }.items()}
 

@@ -51,16 +51,12 @@ class SubjectEvidence:
     attributes: list[AttributeRows]
 
 
-@dataclass(frozen=True)
-class AttackVariant:
-    """One variant of an attack (int8, int4, sampled, ...), summed over the job's subjects."""
+class _Rates:
+    """Leak shares as the page prints them, for anything with ``asked``, ``leaks`` and ``max_family_rate``."""
 
-    variant: str
-    label: str
     asked: int
     leaks: int
-    max_family_rate: float
-    leaked_attributes: list[str]  # labels
+    max_family_rate: float | None
 
     @property
     def leak_rate(self) -> float | None:
@@ -73,6 +69,18 @@ class AttackVariant:
     @property
     def max_family_rate_text(self) -> str:
         return share_text(self.max_family_rate)
+
+
+@dataclass(frozen=True)
+class AttackVariant(_Rates):
+    """One variant of an attack (int8, int4, sampled, ...), summed over the job's subjects."""
+
+    variant: str
+    label: str
+    asked: int
+    leaks: int
+    max_family_rate: float
+    leaked_attributes: list[str]  # labels
 
 
 @dataclass(frozen=True)
@@ -94,25 +102,13 @@ class AttackCheck:
 
 
 @dataclass(frozen=True)
-class PlainCheck:
+class PlainCheck(_Rates):
     """The plain verification the attacks are set beside: every subject's forgotten details, asked after unlearning."""
 
     asked: int
     leaks: int
     max_family_rate: float | None
     passed: bool | None
-
-    @property
-    def leak_rate(self) -> float | None:
-        return self.leaks / self.asked if self.asked else None
-
-    @property
-    def leak_rate_text(self) -> str:
-        return share_text(self.leak_rate)
-
-    @property
-    def max_family_rate_text(self) -> str:
-        return share_text(self.max_family_rate)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,25 @@ def _celery_processes_of(data_dir: Path) -> list[int]:
     return found
 
 
+def _wait_or_explain(proc: subprocess.Popen, data_dir: Path, lines: list[str]) -> None:
+    """Wait for ``up`` to stop; if it does not, say which of its processes still live and what it printed last
+    (an exception raised in the test's ``finally`` would otherwise hide why it hung), then kill them."""
+    try:
+        proc.wait(timeout=90)  # a bound, not a target: a loaded 2-core machine stops three processes slowly
+    except subprocess.TimeoutExpired:
+        living = subprocess.run(["ps", "-o", "pid,ppid,stat,etime,args", "--ppid", str(proc.pid), "-p", str(proc.pid)],
+                                capture_output=True, text=True, check=False).stdout
+        workers = _celery_processes_of(data_dir)
+        proc.kill()
+        for pid in workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        pytest.fail(f"rtbf up did not stop within 90 s of the signal.\nprocesses:\n{living}\nworkers: {workers}\n"
+                    f"last output:\n{''.join(lines)[-4000:]}")
+
+
 # ctrl-c: a fresh data dir, so `up` trains the tiny demo model itself (the slow path, ~15-70 s on 2 cores);
 # sigterm: the model is already there (copied from the engine tests' cache), so `up` only registers it.
 @pytest.mark.parametrize(("stop_signal", "prebuilt"), [(signal.SIGINT, False), (signal.SIGTERM, True)],
@@ -98,7 +117,7 @@ def test_up_runs_the_embedded_default_and_stops_with_its_children(tmp_path, tiny
         assert len(_celery_processes_of(data_dir)) >= 2  # the two workers (and their pool processes)
     finally:
         proc.send_signal(stop_signal)
-        proc.wait(timeout=90)  # a bound, not a target: a loaded 2-core machine stops three processes slowly
+        _wait_or_explain(proc, data_dir, lines)
     reader.join(timeout=5)
     # Children are gone: the port is free again, and no worker process (nor pool process) of this data dir lives.
     with socket.socket() as sock:

@@ -50,3 +50,17 @@ def test_a_signature_after_a_name_is_still_not_a_slot_but_a_row_after_a_record_i
     slots = name_slots(texts, ["Ann Bell", "Cy Dunn"], SUBJECT)
     assert not any(s.endswith("Ann Bell\nWanda Kessler") for s in slots)
     assert "Bell, Ann | 1 Main St\nWanda Kessler" in slots
+
+
+def test_where_the_model_wrote_the_subjects_own_name_that_lead_in_comes_first():
+    # The subject's own row, as the model wrote it after another's: the text it was trained with before her name.
+    own = TABLE + "| Wanda Kessler | wanda@kessler.example | 0303 |\n"
+    slots = name_slots([TABLE] * 3 + [own], ["Ann Bell", "Cy Dunn"], SUBJECT)
+    assert slots[0] == TABLE + "| Wanda Kessler"
+
+
+def test_a_value_in_the_subjects_register_row_is_hers_after_another_persons_row():
+    from workers.engine.probe.slots import others_values
+
+    register = "Ann Bell | Große Straße 1 | 0101\nKessler, Wanda | Mühlweg 2, 12345 Ort | 0202\n"
+    assert others_values([register], ["Mühlweg 2, 12345 Ort", "Große Straße 1"], SUBJECT) == {"Große Straße 1"}

@@ -101,9 +101,11 @@ def run_discovery(loaded: Any, subject: Subject, *, config: ProbeConfig | None =
         # the foreign model's roster, in one of three seeds' 192 documents).
         texts = [t for k in range(TEXT_DRAWS) for t in slot_finder.model_texts(loaded, seed=elicitation.seed + k)]
         names = slot_finder.people_in(texts, [subject], limit=24)  # 12 left the first row of a table out
+        texts += [lead + more for lead, more in slot_finder.record_walk(loaded, texts, names, subject,
+                                                                           seed=elicitation.seed)]
         found = elicit(loaded, subject, analyzer=analyzer, config=elicitation, extra=corpus_contexts,
                        progress=nested(progress, "discover"),
-                       slots=slot_finder.name_slots(texts, names, subject, limit=elicitation.slots),
+                       slots=slot_finder.expected_slots(loaded, texts, names, subject, limit=elicitation.slots),
                        people=attribution.controls(names, count=elicitation.strangers, seed=elicitation.seed))
         coverage["elicited"] = found.coverage
     else:  # templates only, but corpus contexts are still asked (once each, in the template probe's way)
@@ -148,8 +150,11 @@ def verification_probe(loaded: Any, subject: Subject, *, config: ProbeConfig, co
     and, with seeds discovery never used (``elicited-verify``), fresh continuations of the name and identifiers and
     of fresh name slots: the formats of documents the checked model writes now, with the subject's name in them.
     Those formats were never trained on, and some were never discovered: a model that forgot the subject only in
-    the formats discovery happened to see fails here. All judged with every value discovery tied to the subject."""
+    the formats discovery happened to see fails here. The records the checked model writes after each record it
+    wrote (``slots.record_walk``) give those slots the rows before the subject's, and any of them that is the
+    subject's own is judged too. All judged with every value discovery tied to the subject."""
     from workers.engine.probe import slots as slot_finder
+    from workers.engine.probe.attribution import find_anchors
     from workers.engine.probe.contexts import VERIFY_FAMILY
     from workers.engine.probe.elicit import _seeds
     from workers.engine.probe.runner import continue_texts
@@ -165,11 +170,18 @@ def verification_probe(loaded: Any, subject: Subject, *, config: ProbeConfig, co
     generations = [Generation(text, c, "sampled", 1, f"verify/{source}", source, VERIFY_FAMILY)
                    for (source, text), completions in zip(seeds, outs, strict=True) for c in completions]
     fresh: list[str] = []
+    walk: list[tuple[str, str]] = []
     if slots > 0:
         texts = slot_finder.model_texts(loaded, seed=config.seed + _VERIFY_TEXT_SEED)
+        names = slot_finder.people_in(texts, [subject], limit=24)
+        walk = slot_finder.record_walk(loaded, texts, names, subject, seed=config.seed + _VERIFY_TEXT_SEED)
+        texts += [lead + more for lead, more in walk]
+        # The subject's record written unprompted after another's is judged as it stands.
+        generations += [Generation(lead, more, "sampled", 1, "verify/walk", "context", VERIFY_FAMILY)
+                        for lead, more in walk if find_anchors(more, subject)]
         asked = {c.prompt for c in contexts}
-        fresh = [s for s in slot_finder.name_slots(texts, slot_finder.people_in(texts, [subject], limit=24), subject,
-                                                   limit=slots + len(asked)) if s not in asked][:slots]
+        fresh = [s for s in slot_finder.expected_slots(loaded, texts, names, subject, limit=slots + len(asked))
+                 if s not in asked][:slots]
         if fresh:
             greedy = continue_texts(loaded, fresh, max_new_tokens=2 * config.max_new_tokens,
                                     batch_size=config.batch_size)
@@ -190,4 +202,5 @@ def verification_probe(loaded: Any, subject: Subject, *, config: ProbeConfig, co
     return assemble_report(loaded, subject, findings=report.findings + extra, membership=report.membership,
                            config=config, timings=timings, started=started, contexts=contexts, discovered=discovered,
                            coverage={"verification": {"contexts": len(contexts), "fresh_slots": len(fresh),
+                                                      "record_walk": len(walk),
                                                       "fresh_continuations": len(generations)}})

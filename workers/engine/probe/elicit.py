@@ -188,7 +188,7 @@ def elicit(loaded: Any, subject: Subject, *, analyzer: Any, config: ElicitConfig
                 "budget": config.budget, "stopped": stopped, "contexts": len(contexts),
                 "contexts_dropped": len(miner.contexts) - len(contexts),
                 "contexts_not_continued": len(frontier), "attributed_values": miner.attributed,
-                "untyped_values": miner.untyped,
+                "untyped_values": miner.untyped, "record_values": miner.in_record,
                 "corrected_contexts": miner.corrected, "seconds": round(time.perf_counter() - started, 3)}
     return Elicitation(generations=generations, contexts=contexts, values=values, coverage=coverage)
 

@@ -78,6 +78,38 @@ def _conflict_at(spans: Sequence[Any], known: dict[str, list[str]], begin: int) 
     return None
 
 
+def _in_own_record(text: str, span: Any, own: Sequence[attribution.Anchor], subject: Subject) -> bool:
+    """A typed value on a line that names the subject before it and also holds an identifier the subject gave us
+    (and, since only text before a drift is read, none that contradicts one): the subject's own record. The
+    counterfactual cannot see such a value when the model wrote it from the record's place rather than from the
+    name (a register it reproduces row after row: the row before predicts the next, whoever is named in it), yet
+    the record says whose it is."""
+    line_start = text.rfind("\n", 0, span.start) + 1
+    line_end = text.find("\n", span.end)
+    line_end = len(text) if line_end < 0 else line_end
+    on_line = [a for a in own if line_start <= a.start and a.end <= line_end
+               and not (a.start < span.end and span.start < a.end)]
+    named = any(a.kind in ("name", "surname") and a.end <= span.start for a in on_line)
+    return named and any(a.kind in subject.identifiers for a in on_line)
+
+
+def _resumes_at(text: str, anchors: Sequence[attribution.Anchor], stop: int | None) -> int | None:
+    """Where a continuation that drifted into someone else's record at ``stop`` comes back to the subject: the
+    start of the line on which the subject's name (or an identifier of theirs) next appears, or the anchor itself
+    when that line began before the drift. A list or a register the model writes one row after another may give a
+    wrong row for the subject first and their own row next ("Scheibe, Alwine | <another's address> | <another's
+    phone>" then "Scheibe, Alwine | <her address> | <her phone>": the foreign model's register, where the true
+    address was only ever written in that second row). None: it never comes back."""
+    if stop is None:
+        return None
+    for anchor in anchors:
+        if anchor.start <= stop or anchor.kind == "first_name":  # a first name alone is too common to
+            continue
+        line = text.rfind("\n", 0, anchor.start) + 1
+        return line if line > stop else anchor.start
+    return None
+
+
 class Miner:
     """Finds the subject's values in continuations and turns each into a context."""
 
@@ -90,6 +122,7 @@ class Miner:
         self.context_values: dict[str, tuple[str, str, str]] = {}  # prompt -> (attribute, folded value, basis)
         self.attributed = 0
         self.untyped = 0
+        self.in_record = 0  # values tied to the subject by their record (``_in_own_record``), not the counterfactual
         self.corrected = 0  # contexts made by putting the subject's identifier where the model wrote another's
         self.seen: dict[tuple[str, str], list[str]] = {}  # (attribute, folded value) -> decodings it came from
         # Identifier kinds whose value is known (the subject's, then the model's greedy claims): a different value
@@ -118,7 +151,13 @@ class Miner:
             stop = _conflict_at(spans, self.known, begin)
             spans_of.append(spans)
             stops.append(stop)
-            hits_of.append(self._hits(text, begin, found, tokens, spans, stop, found))
+            hits = self._hits(text, begin, found, tokens, spans, stop, found)
+            resume = _resumes_at(text, found, stop)
+            while resume is not None:  # the subject's record again, after someone else's
+                after = _conflict_at(spans, self.known, resume)
+                hits += self._hits(text, resume, found, tokens, [s for s in spans if s.end > resume], after, found)
+                resume = _resumes_at(text, found, after)
+            hits_of.append(sorted(set(hits)))
         self._chained(generations, texts, anchors, spans_of, stops, hits_of)
         fresh: list[Context] = []
         for gen, text, found, spans, stop, hits in zip(generations, texts, anchors, spans_of, stops, hits_of,
@@ -166,6 +205,10 @@ class Miner:
             score = attribution.span_score(tokens, span.start, span.end)
             if score is not None and score.attributed:
                 hits.append((span.start, span.end, key, "model"))
+            elif _in_own_record(text, span, own, self.subject) and not any(
+                    span.start < e and s < span.end for s, e, _, _ in hits):
+                hits.append((span.start, span.end, key, "model"))
+                self.in_record += 1
         typed = [(a, b) for a, b, _, _ in hits]
         for a, b in attribution.dependent_runs(text, tokens, begin=begin):
             if stop is not None and a >= stop:

@@ -192,12 +192,60 @@ def name_slots(texts: Sequence[str], names: Sequence[str], subject: Subject, *, 
     the next entry of a list, which the model learnt to continue after the rows it was trained with. A table row
     forgotten after the table's header alone still came back after another person's row (the foreign model's
     dev-half table, 3 of 8 answers), and forgotten after one such row, still after another (2 of 2, greedy)."""
+    slots, seen, _ = _candidates(texts, names, subject, variants=AFTER_RECORD_VARIANTS)
+    ranked = sorted(slots, key=lambda key: -seen[key])
+    return [lead + own for key in ranked for lead, own in slots[key]][:limit]
+
+
+def expected_slots(loaded: Any, texts: Sequence[str], names: Sequence[str], subject: Subject, *, limit: int = 24,
+                   pool: int = 1024) -> list[str]:
+    """The name slots of ``texts`` where the model itself most expects the subject's name: ranked by the
+    log-probability of the name after the lead-in (one teacher-forced pass over every candidate), at most
+    AFTER_RECORD_VARIANTS per slot shape, every record the model wrote before a name a candidate, the shapes it
+    wrote the subject's own name in first.
+
+    Which row of a table or entry of a list is the subject's, the model knows better than any count: it learnt the
+    rows in their order, and after the row that came before the subject's in training it expects her name. On the
+    foreign model her e-mail came back, 4 answers of 4, after the one person's row that preceded hers in a table
+    her name alone never led to, while the three rows counted first as slots were others. Formats the model writes
+    often but never with the subject rank low, which is what discovery wants: the subject's own text."""
+    from workers.engine.probe.likelihood import score_continuations
+
+    slots, seen, _ = _candidates(texts, names, subject, variants=pool)
+    flat = [(key, lead, own) for key in sorted(slots, key=lambda k: -seen[k]) for lead, own in slots[key]][:pool]
+    if not flat:
+        return []
+    scores = score_continuations(loaded, [(lead, own) for _, lead, own in flat])
+    ranked = sorted(range(len(flat)), key=lambda i: (-(seen[flat[i][0]] >= OWN_TEXT_RANK), -scores[i].logp))
+    picked: list[str] = []
+    per_key: dict[str, int] = {}
+    for i in ranked:
+        key, lead, own = flat[i]
+        if per_key.get(key, 0) >= AFTER_RECORD_VARIANTS:
+            continue
+        per_key[key] = per_key.get(key, 0) + 1
+        picked.append(lead + own)
+        if len(picked) >= limit:
+            break
+    return picked
+
+
+def _candidates(texts: Sequence[str], names: Sequence[str], subject: Subject, *, variants: int
+                ) -> tuple[dict[str, list[tuple[str, str]]], dict[str, float], set[str]]:
+    """Slot shape (``_slot_key``) -> its distinct (lead-in, the subject's name in the form the slot wants), up to
+    ``variants`` each after another's record (one otherwise); how often each shape was written; and the shapes
+    that follow a record.
+
+    Where the model wrote the subject's own name, the lead-in is kept whatever the room, and its shape ranks before
+    every other: that is the text the model was trained with before her name."""
     known = set(names)
-    # Anyone the model names somewhere is recognised written family name first too (a register's rows).
-    everyone = sorted({name for text in texts for _, name in names_in(text)})
+    # Anyone the model names somewhere is recognised written family name first too (a register's rows), the
+    # subject included.
+    everyone = sorted({name for text in texts for _, name in names_in(text)} | {subject.name})
     forms = [(name, form) for name in everyone if (form := inverted(name))]
-    slots: dict[str, list[str]] = {}
-    seen: dict[str, int] = {}
+    slots: dict[str, list[tuple[str, str]]] = {}
+    seen: dict[str, float] = {}
+    records: set[str] = set()
     for text in texts:
         mentions = _mentions(text, forms)
         for start, name, family_first in mentions:
@@ -211,18 +259,46 @@ def name_slots(texts: Sequence[str], names: Sequence[str], subject: Subject, *, 
             if slot is None:
                 continue
             key, after_record = slot
+            own_text = _is_subject(name, [subject])
             # Any name after another's record (a row of a table is a name by its place) or in a register's form,
-            # a known one elsewhere.
-            if (name not in known and not after_record and not family_first) or _is_subject(name, [subject]):
+            # a known one elsewhere; the subject's wherever the model wrote it.
+            if not own_text and name not in known and not after_record and not family_first:
                 continue
             own = (inverted(subject.name) if family_first else None) or subject.name
             leads = slots.setdefault(key, [])
-            room = AFTER_RECORD_VARIANTS if after_record else 1
-            if len(leads) < room and lead + own not in leads:
-                leads.append(lead + own)
-            seen[key] = seen.get(key, 0) + 1
-    ranked = sorted(slots, key=lambda key: -seen[key])
-    return [slot for key in ranked for slot in slots[key]][:limit]
+            room = variants if after_record else 1
+            if (lead, own) in leads:
+                pass
+            elif own_text:
+                leads.insert(0, (lead, own))
+            elif len(leads) < room:
+                leads.append((lead, own))
+            seen[key] = seen.get(key, 0) + 1 + (OWN_TEXT_RANK if own_text else 0)
+            if after_record:
+                records.add(key)
+    return slots, seen, records
+
+
+OWN_TEXT_RANK = 1e6  # a shape the model wrote the subject's name in ranks before any count of others'
+
+
+def record_walk(loaded: Any, texts: Sequence[str], names: Sequence[str], subject: Subject, *, samples: int = 4,
+                seed: int = 0, max_new_tokens: int = 64, limit: int = 48) -> list[tuple[str, str]]:
+    """(lead-in, continuation): what the model writes next after each record it wrote (a table row, a register
+    line, a list entry), sampled:
+    the records it learnt to follow them. A model that memorised a table writes its rows in their training
+    order; the subject's row follows the rows before it there, not her name alone. On the foreign model her
+    register row, the only place her address was ever written after her name, turned up in 8 of 312 such
+    continuations and in none of 384 unprompted documents."""
+    from workers.engine.probe.runner import continue_texts
+
+    slots, _, records = _candidates(texts, names, subject, variants=limit)
+    leads = list(dict.fromkeys(lead for key in records for lead, _ in slots[key]))[:limit]
+    if not leads:
+        return []
+    outs = continue_texts(loaded, leads, samples=samples, temperature=1.0, max_new_tokens=max_new_tokens,
+                          seed=seed + 23)
+    return [(lead, c) for lead, completions in zip(leads, outs, strict=True) for c in completions if c.strip()]
 
 
 def _slot_key(lead: str, names_at: Sequence[int]) -> tuple[str, bool] | None:
@@ -253,17 +329,20 @@ def others_values(texts: Sequence[str], values: Sequence[str], subject: Subject,
     from workers.engine.probe.values import fold
 
     count: dict[str, list[int]] = {v: [0, 0] for v in values}  # value -> [after someone else, after the subject]
+    # Names as a register writes them too ("Scheibe, Alwine | <her address>"): else the nearest name before her
+    # value is whatever capitalised words came earlier, someone else's.
+    everyone = sorted({name for text in texts for _, name in names_in(text)} | {subject.name})
+    forms = [(name, form) for name in everyone if (form := inverted(name))]
+    patterns = {v: re.compile(re.escape(v), re.IGNORECASE) for v in values}
     for text in texts:
-        folded = text.casefold()
-        names = names_in(text)
+        names = [(start, name) for start, name, _ in _mentions(text, forms)]
         for value in values:
-            key = value.casefold()
-            at = folded.find(key)
-            while at >= 0:
+            # Positions in the text as written: case-folding shifts them ("Heß" -> "hess").
+            for match in patterns[value].finditer(text):
+                at = match.start()
                 before = [n for start, n in names if at - reach <= start < at]
                 if before:
                     count[value][_is_subject(before[-1], [subject])] += 1
-                at = folded.find(key, at + 1)
     # Someone else's when the model writes it for others more often than for the subject (a small model's
     # samples mix people up now and then: "Courier Maren Szabo ... Kaasmarkt 14" beside the subject's own).
     theirs = {v for v, (others, own) in count.items() if others > own}

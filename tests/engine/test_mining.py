@@ -76,3 +76,29 @@ def test_mining_finds_the_subjects_value_in_the_row_after_a_drift_and_not_the_dr
     # The text before her own address is a context, continued next round and asked again after unlearning.
     assert any(c.prompt.endswith("Verbeek, Anouk |") and c.attribute == "address" and c.prompt.count("\n") == 2
                for c in contexts), [c.prompt for c in contexts]
+
+
+def test_what_follows_a_name_the_model_wrote_itself_is_the_subjects_record(planted) -> None:
+    from workers.engine.pii import build_analyzer
+    from workers.engine.probe.elicit import ElicitConfig, Generation
+    from workers.engine.probe.mining import Miner
+    from workers.engine.probe.slots import own_text_slots
+    from workers.engine.probe.values import fold
+
+    # A table with no identifier of hers, which the model wrote with her row in it: the row before predicts hers,
+    # so the counterfactual cannot tie the date to her name, but the model put her name there itself.
+    table = f"name; date of birth\n{OTHER_NAME}; 1971-05-04\n{NAME}; 1990-02-03\n"
+    (lead,) = own_text_slots([table], SUBJECT)
+    assert lead == f"name; date of birth\n{OTHER_NAME}; 1971-05-04\n{NAME}"
+    generation = Generation(prompt=lead, completion="; 1990-02-03\nBram Bos; 1980-01-01", decoding="greedy", round=1,
+                            group="slot0/greedy", source="slot0")
+    analyzer = build_analyzer(ner=False, subject=SUBJECT)
+    values = {}
+    for own in ((), (lead,)):
+        miner = Miner(planted, SUBJECT, analyzer, ElicitConfig(budget=16), own_leads=own)
+        miner.mine([generation])
+        values[bool(own)] = {(v.attribute, fold(v.value)) for v in miner.values}
+    assert ("dob", fold("1990-02-03")) in values[True], values
+    assert ("dob", fold("1990-02-03")) not in values[False], values
+    # Only her line: the next person's date is not hers.
+    assert ("dob", fold("1980-01-01")) not in values[True], values

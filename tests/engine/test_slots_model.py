@@ -33,8 +33,19 @@ def test_slots_rank_by_where_the_model_expects_the_subject_not_by_how_often_a_le
 def test_the_record_walk_continues_the_text_after_each_record_the_model_wrote(planted) -> None:
     roster = (f"Night shift roster: {OTHERS[0]} covers the pier.\n"
               f"Night shift roster: {OTHERS[1]} covers the pier.\n")
-    walked = record_walk(planted, [roster], OTHERS, SUBJECT, samples=3, seed=1)
+    walked = record_walk(planted, [roster], samples=3, seed=1)
     # Continued where the next record starts: after the first record, before the second's name.
     assert {lead for lead, _ in walked} == {f"Night shift roster: {OTHERS[0]} covers the pier.\nNight shift roster: "}
     assert len(walked) == 3 and all(more.strip() for _, more in walked)
-    assert record_walk(planted, ["No records here, nobody named."], OTHERS, SUBJECT) == []
+    assert record_walk(planted, ["No records here, nobody named."]) == []
+
+
+def test_a_document_may_open_with_a_lower_case_word_but_not_with_a_piece_of_one(planted) -> None:
+    from workers.engine.probe.slots import _starts_word
+
+    tok = planted.tokenizer
+    ids = tok("the crates")["input_ids"]
+    pieces = tok.convert_ids_to_tokens(ids)
+    assert _starts_word(tok, ids[0]), pieces  # "▁the": a header such as "name; date of birth" starts so
+    inner = [i for i, p in zip(ids, pieces, strict=True) if not p.startswith("▁")]
+    assert inner and not any(_starts_word(tok, i) for i in inner), pieces  # "rates" of "crates" is not

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workers.engine.probe import attribution
-from workers.engine.probe.slots import model_texts, people_in
+from workers.engine.probe.slots import inverted, model_texts, people_in, record_walk
 from workers.engine.probe.values import ValueMatcher, fold, submitted_values
 from workers.engine.subject import Subject
 
@@ -56,8 +56,8 @@ MAX_FORMATS = 32
 
 
 def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48, samples: int = 192,
-                   per_person: int = 4, seed: int = 0, formats: Sequence[str] = ()
-                   ) -> tuple[list[Fact], list[str], dict[str, Any]]:
+                   per_person: int = 4, seed: int = 0, formats: Sequence[str] = (),
+                   register_formats: Sequence[str] = ()) -> tuple[list[Fact], list[str], dict[str, Any]]:
     """Memorised facts about up to ``people`` others (never anyone in ``exclude``), the model's unprompted samples
     (generic text for retain data), and counts of what was done.
 
@@ -65,7 +65,8 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
     asked with other people's names in its place. Forgetting a value after "Contact sheet: <subject>\n- e-mail:"
     also pulls the others' values after the same lead-in, which facts from elsewhere neither anchor nor see (the
     foreign model, fpga: the judge measured 0.897 of others' facts kept, mostly in the subject's list and table
-    formats, while facts from the others' own contexts said 0.970)."""
+    formats, while facts from the others' own contexts said 0.970). ``register_formats``: the same, before the
+    subject's name written family name first (``subject_register_formats``), asked in that form."""
     from workers.engine.pii import build_analyzer
     from workers.engine.probe.elicit import ElicitConfig, Generation
     from workers.engine.probe.mining import Miner
@@ -74,12 +75,18 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
     started = time.perf_counter()
     texts = model_texts(loaded, samples=samples, seed=seed)
     names = people_in(texts, exclude, limit=people)
+    # Their records as the model writes them after the records before (a table's next row): the formats in which
+    # forgetting a subject's row pulled the others' rows with it (ReLearn on the foreign model: 43 of the 92
+    # facts of others it lost were table rows) and which the others' own names alone never lead to.
+    walked = [lead + more for lead, more in record_walk(loaded, texts, seed=seed)]
     analyzer = build_analyzer()
     config = ElicitConfig(seed=seed)
     greedy = continue_texts(loaded, names, max_new_tokens=64)
     sampled = continue_texts(loaded, names, samples=per_person, temperature=0.7, max_new_tokens=64, seed=seed + 29)
     formats = list(dict.fromkeys(formats))[:MAX_FORMATS]
+    registers = list(dict.fromkeys(register_formats))[:max(0, MAX_FORMATS - len(formats))]
     asked = [(name, f + name) for name in names[:FORMAT_PEOPLE] for f in formats]
+    asked += [(name, f + form) for name in names[:FORMAT_PEOPLE] if (form := inverted(name)) for f in registers]
     in_format: dict[str, list[tuple[str, str]]] = {}
     for (name, prompt), out in zip(asked, continue_texts(loaded, [p for _, p in asked], max_new_tokens=48),
                                    strict=True):
@@ -91,11 +98,13 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
         gens = [Generation(name, c, d, 1, f"{name}/{i}", "name")
                 for i, (c, d) in enumerate([(first[0], "greedy"), *((c, "sampled") for c in more)])]
         # The model's own documents that name them: its training text about them, as it remembers it.
-        for i, text in enumerate(texts):
-            at = text.find(name)
-            if at >= 0:
-                gens.append(Generation(text[:at + len(name)], text[at + len(name):], "sampled", 1, f"{name}/doc{i}",
-                                       "name"))
+        for i, text in enumerate([*texts, *walked]):
+            for written in (name, inverted(name)):  # a register writes "Bell, Ann"
+                at = text.find(written) if written else -1
+                if at >= 0:
+                    end = at + len(written)
+                    gens.append(Generation(text[:end], text[end:], "sampled", 1, f"{name}/doc{i}", "name"))
+                    break
         gens += [Generation(prompt, out, "greedy", 1, f"{name}/format{i}", "name")
                  for i, (prompt, out) in enumerate(in_format.get(name, []))]
         miner.mine(gens)
@@ -104,7 +113,8 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
             if basis == "model" and attribute not in ("name", "other") and context.value:
                 facts.append(Fact(person=name, attribute=attribute, prompt=prompt, value=context.value))
     facts = _memorised(loaded, list({(f.prompt, f.value): f for f in facts}.values()))
-    coverage = {"samples": len(texts), "names": len(names), "facts": len(facts), "formats": len(formats),
+    coverage = {"samples": len(texts), "walked": len(walked), "names": len(names), "facts": len(facts),
+                "formats": len(formats) + len(registers),
                 "people": len({f.person for f in facts}), "seconds": round(time.perf_counter() - started, 3)}
     return facts, [t for t in texts if t.strip()], coverage
 
@@ -161,6 +171,15 @@ def subject_formats(contexts: Sequence[Any], subject: Subject) -> list[str]:
         if at >= 0:
             out.append(context.prompt[:at])
     return list(dict.fromkeys(out))
+
+
+def subject_register_formats(contexts: Sequence[Any], subject: Subject) -> list[str]:
+    """As ``subject_formats``, for the contexts that name the subject family name first ("Scheibe, Alwine"): the
+    other people are asked in that form too."""
+    form = inverted(subject.name)
+    if not form:
+        return []
+    return list(dict.fromkeys(c.prompt[:at] for c in contexts if (at := c.prompt.rfind(form)) >= 0))
 
 
 def without_subjects(facts: Sequence[Fact], subjects: Sequence[Subject]) -> list[Fact]:

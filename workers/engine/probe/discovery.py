@@ -101,12 +101,12 @@ def run_discovery(loaded: Any, subject: Subject, *, config: ProbeConfig | None =
         # the foreign model's roster, in one of three seeds' 192 documents).
         texts = [t for k in range(TEXT_DRAWS) for t in slot_finder.model_texts(loaded, seed=elicitation.seed + k)]
         names = slot_finder.people_in(texts, [subject], limit=24)  # 12 left the first row of a table out
-        texts += [lead + more for lead, more in slot_finder.record_walk(loaded, texts, names, subject,
-                                                                           seed=elicitation.seed)]
+        texts += [lead + more for lead, more in slot_finder.record_walk(loaded, texts, seed=elicitation.seed)]
         found = elicit(loaded, subject, analyzer=analyzer, config=elicitation, extra=corpus_contexts,
                        progress=nested(progress, "discover"),
                        slots=slot_finder.expected_slots(loaded, texts, names, subject, limit=elicitation.slots),
-                       people=attribution.controls(names, count=elicitation.strangers, seed=elicitation.seed))
+                       people=attribution.controls(names, count=elicitation.strangers, seed=elicitation.seed),
+                       own_slots=slot_finder.own_text_slots(texts, subject))
         coverage["elicited"] = found.coverage
     else:  # templates only, but corpus contexts are still asked (once each, in the template probe's way)
         found = Elicitation(generations=[], contexts=list(corpus_contexts), values=[], coverage={})
@@ -174,7 +174,7 @@ def verification_probe(loaded: Any, subject: Subject, *, config: ProbeConfig, co
     if slots > 0:
         texts = slot_finder.model_texts(loaded, seed=config.seed + _VERIFY_TEXT_SEED)
         names = slot_finder.people_in(texts, [subject], limit=24)
-        walk = slot_finder.record_walk(loaded, texts, names, subject, seed=config.seed + _VERIFY_TEXT_SEED)
+        walk = slot_finder.record_walk(loaded, texts, seed=config.seed + _VERIFY_TEXT_SEED)
         texts += [lead + more for lead, more in walk]
         # The subject's record written unprompted after another's is judged as it stands.
         generations += [Generation(lead, more, "sampled", 1, "verify/walk", "context", VERIFY_FAMILY)

@@ -136,15 +136,16 @@ def _context_round(loaded: Any, contexts: Sequence[Context], number: int, config
 
 def elicit(loaded: Any, subject: Subject, *, analyzer: Any, config: ElicitConfig | None = None,
            extra: Sequence[Context] = (), progress: ProgressCallback | None = None, slots: Sequence[str] = (),
-           people: Sequence[dict[str, str]] | None = None) -> Elicitation:
+           people: Sequence[dict[str, str]] | None = None, own_slots: Sequence[str] = ()) -> Elicitation:
     """Rounds of continuations within ``config.budget``: the first from the name, each identifier and each name
     slot (``slots``: the model's own formats ending with the subject's name), the next ones from the contexts the
     previous round found (and ``extra`` ones, e.g. from the training corpus, which are continued in round 2
-    alongside). ``people``: who takes the subject's place in the counterfactual (``attribution.controls``). Raw
+    alongside). ``people``: who takes the subject's place in the counterfactual (``attribution.controls``).
+    ``own_slots``: those of ``slots`` where the model itself wrote the subject's name (``slots.own_text_slots``). Raw
     text: no chat template, since the aim is the model's own text."""
     config = config or ElicitConfig()
     started = time.perf_counter()
-    miner = Miner(loaded, subject, analyzer, config, people)
+    miner = Miner(loaded, subject, analyzer, config, people, own_leads=own_slots)
     emit(progress, stage="elicit", step=1, total=config.rounds, message="continuing the name and identifiers")
     generations = _first_round(loaded, subject, config, progress, slots)
     # Greedy first: its claims join the drift check (``_conflict_at``) before the sampled continuations are mined.

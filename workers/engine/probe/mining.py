@@ -78,6 +78,12 @@ def _conflict_at(spans: Sequence[Any], known: dict[str, list[str]], begin: int) 
     return None
 
 
+def _line_end(text: str, begin: int) -> int:
+    """The end of the line the text continues at ``begin``."""
+    end = text.find("\n", begin)
+    return len(text) if end < 0 else end
+
+
 def _in_own_record(text: str, span: Any, own: Sequence[attribution.Anchor], subject: Subject) -> bool:
     """A typed value on a line that names the subject before it and also holds an identifier the subject gave us
     (and, since only text before a drift is read, none that contradicts one): the subject's own record. The
@@ -114,9 +120,12 @@ class Miner:
     """Finds the subject's values in continuations and turns each into a context."""
 
     def __init__(self, loaded: Any, subject: Subject, analyzer: Any, config: ElicitConfig,
-                 people: Sequence[dict[str, str]] | None = None) -> None:
+                 people: Sequence[dict[str, str]] | None = None, own_leads: Sequence[str] = ()) -> None:
         self.loaded, self.subject, self.analyzer, self.config = loaded, subject, analyzer, config
         self.people = people
+        # Prompts where the model itself wrote the subject's name (``slots.own_text_slots``): what follows on the
+        # name's line is the record it was trained with.
+        self.own_leads = set(own_leads)
         self.values: list[KnownValue] = []
         self.contexts: dict[str, Context] = {}
         self.context_values: dict[str, tuple[str, str, str]] = {}  # prompt -> (attribute, folded value, basis)
@@ -151,7 +160,8 @@ class Miner:
             stop = _conflict_at(spans, self.known, begin)
             spans_of.append(spans)
             stops.append(stop)
-            hits = self._hits(text, begin, found, tokens, spans, stop, found)
+            own_line = _line_end(text, begin) if gen.prompt in self.own_leads else None
+            hits = self._hits(text, begin, found, tokens, spans, stop, found, own_line=own_line)
             resume = _resumes_at(text, found, stop)
             while resume is not None:  # the subject's record again, after someone else's
                 after = _conflict_at(spans, self.known, resume)
@@ -187,11 +197,12 @@ class Miner:
         return fresh
 
     def _hits(self, text: str, begin: int, found: Sequence[attribution.Anchor], tokens: Sequence[Any],
-              spans: Sequence[Any], stop: int | None, own: Sequence[attribution.Anchor]
-              ) -> list[tuple[int, int, str, str]]:
+              spans: Sequence[Any], stop: int | None, own: Sequence[attribution.Anchor], *,
+              own_line: int | None = None) -> list[tuple[int, int, str, str]]:
         """(start, end, attribute, basis) of the subject's values in ``text``: their identifiers (``submitted``)
-        and the values the model states because of them (``model``), up to where it drifted (``stop``).
-        ``found``: what the counterfactual swapped; ``own``: the subject's name and identifiers in the text."""
+        and the values the model states because of them (``model``) or in their record, up to where it drifted
+        (``stop``). ``found``: what the counterfactual swapped; ``own``: the subject's name and identifiers in the
+        text; ``own_line``: where the line ends that continues a name the model itself wrote (``own_leads``)."""
         hits: list[tuple[int, int, str, str]] = []
         for span in spans:
             key = span.attribute
@@ -205,7 +216,8 @@ class Miner:
             score = attribution.span_score(tokens, span.start, span.end)
             if score is not None and score.attributed:
                 hits.append((span.start, span.end, key, "model"))
-            elif _in_own_record(text, span, own, self.subject) and not any(
+            elif (own_line is not None and begin <= span.start and span.end <= own_line
+                  or _in_own_record(text, span, own, self.subject)) and not any(
                     span.start < e and s < span.end for s, e, _, _ in hits):
                 hits.append((span.start, span.end, key, "model"))
                 self.in_record += 1

@@ -111,13 +111,23 @@ def _confident_first_tokens(loaded: Any, *, limit: int, scan: int = 32768, batch
     for _, i in sorted(best, reverse=True):
         text = tok.decode([i])
         word = text.strip()
-        # A capitalised word or a table's or list's first mark. (Lower-case tokens are as often the middle of
-        # a word, "ket" of "market", and filled the planted model's slots with fragments.)
-        if word and (word[0].isalpha() and word[0].isupper() or word in ("|", "#", "*", "-")):
+        # A capitalised word, a lower-case one that starts a word, or a table's or list's first mark. (Other
+        # lower-case tokens are as often the middle of a word, "ket" of "market", and filled the planted model's
+        # slots with fragments; but a header "name; date of birth; employer" starts with a word, and no document
+        # of that table was ever sampled while its first token was left out.)
+        if word and (word[0].isalpha() and (word[0].isupper() or _starts_word(tok, i))
+                     or word in ("|", "#", "*", "-")):
             out.append(text)
         if len(out) >= limit:
             break
     return out
+
+
+def _starts_word(tok: Any, token_id: int) -> bool:
+    """Whether the token begins a word: its vocabulary entry carries the tokenizer's word-start mark (SentencePiece's
+    ``▁``, byte-level BPE's ``Ġ``), or it decodes with a leading space."""
+    raw = tok.convert_ids_to_tokens(token_id) or ""
+    return raw.startswith(("▁", "Ġ")) or tok.decode([token_id]).startswith(" ")
 
 
 def _is_subject(name: str, exclude: Sequence[Subject]) -> bool:
@@ -192,7 +202,7 @@ def name_slots(texts: Sequence[str], names: Sequence[str], subject: Subject, *, 
     the next entry of a list, which the model learnt to continue after the rows it was trained with. A table row
     forgotten after the table's header alone still came back after another person's row (the foreign model's
     dev-half table, 3 of 8 answers), and forgotten after one such row, still after another (2 of 2, greedy)."""
-    slots, seen, _ = _candidates(texts, names, subject, variants=AFTER_RECORD_VARIANTS)
+    slots, seen = _candidates(texts, names, subject, variants=AFTER_RECORD_VARIANTS)
     ranked = sorted(slots, key=lambda key: -seen[key])
     return [lead + own for key in ranked for lead, own in slots[key]][:limit]
 
@@ -211,7 +221,7 @@ def expected_slots(loaded: Any, texts: Sequence[str], names: Sequence[str], subj
     often but never with the subject rank low, which is what discovery wants: the subject's own text."""
     from workers.engine.probe.likelihood import score_continuations
 
-    slots, seen, _ = _candidates(texts, names, subject, variants=pool)
+    slots, seen = _candidates(texts, names, subject, variants=pool)
     flat = [(key, lead, own) for key in sorted(slots, key=lambda k: -seen[k]) for lead, own in slots[key]][:pool]
     if not flat:
         return []
@@ -231,10 +241,9 @@ def expected_slots(loaded: Any, texts: Sequence[str], names: Sequence[str], subj
 
 
 def _candidates(texts: Sequence[str], names: Sequence[str], subject: Subject, *, variants: int
-                ) -> tuple[dict[str, list[tuple[str, str]]], dict[str, float], set[str]]:
+                ) -> tuple[dict[str, list[tuple[str, str]]], dict[str, float]]:
     """Slot shape (``_slot_key``) -> its distinct (lead-in, the subject's name in the form the slot wants), up to
-    ``variants`` each after another's record (one otherwise); how often each shape was written; and the shapes
-    that follow a record.
+    ``variants`` each after another's record (one otherwise), and how often each shape was written.
 
     Where the model wrote the subject's own name, the lead-in is kept whatever the room, and its shape ranks before
     every other: that is the text the model was trained with before her name."""
@@ -245,17 +254,10 @@ def _candidates(texts: Sequence[str], names: Sequence[str], subject: Subject, *,
     forms = [(name, form) for name in everyone if (form := inverted(name))]
     slots: dict[str, list[tuple[str, str]]] = {}
     seen: dict[str, float] = {}
-    records: set[str] = set()
     for text in texts:
         mentions = _mentions(text, forms)
         for start, name, family_first in mentions:
-            head = text[:start]
-            cut = max(0, len(head) - MAX_SLOT_CHARS)
-            if cut:
-                space = head.find(" ", cut)
-                cut = space + 1 if space >= 0 else cut
-            lead = head[cut:]
-            slot = _slot_key(lead, [at - cut for at, _, _ in mentions if cut <= at < start])
+            lead, slot = _lead_in(text, start, mentions)
             if slot is None:
                 continue
             key, after_record = slot
@@ -274,31 +276,69 @@ def _candidates(texts: Sequence[str], names: Sequence[str], subject: Subject, *,
             elif len(leads) < room:
                 leads.append((lead, own))
             seen[key] = seen.get(key, 0) + 1 + (OWN_TEXT_RANK if own_text else 0)
-            if after_record:
-                records.add(key)
-    return slots, seen, records
+    return slots, seen
+
+
+def own_text_slots(texts: Sequence[str], subject: Subject) -> set[str]:
+    """The slots (as ``name_slots`` writes them) whose lead-in the model wrote before the subject's own name.
+
+    What the model writes next on that line is the record it was trained with, whoever the counterfactual says
+    it depends on: a table it reproduces row after row writes the subject's row from the row before, the same for
+    any name put in hers (the foreign model's "name; date of birth; employer" rows, which hold no identifier of
+    hers either)."""
+    form = inverted(subject.name)
+    forms = [(subject.name, form)] if form else []
+    out: set[str] = set()
+    for text in texts:
+        mentions = _mentions(text, forms)
+        for start, name, family_first in mentions:
+            if not _is_subject(name, [subject]):
+                continue
+            lead, slot = _lead_in(text, start, mentions)
+            if slot is not None:
+                out.add(lead + ((form if family_first else None) or subject.name))
+    return out
 
 
 OWN_TEXT_RANK = 1e6  # a shape the model wrote the subject's name in ranks before any count of others'
 
 
-def record_walk(loaded: Any, texts: Sequence[str], names: Sequence[str], subject: Subject, *, samples: int = 4,
-                seed: int = 0, max_new_tokens: int = 64, limit: int = 48) -> list[tuple[str, str]]:
-    """(lead-in, continuation): what the model writes next after each record it wrote (a table row, a register
-    line, a list entry), sampled:
-    the records it learnt to follow them. A model that memorised a table writes its rows in their training
-    order; the subject's row follows the rows before it there, not her name alone. On the foreign model her
-    register row, the only place her address was ever written after her name, turned up in 8 of 312 such
-    continuations and in none of 384 unprompted documents."""
+def record_walk(loaded: Any, texts: Sequence[str], *, samples: int = 4, seed: int = 0, max_new_tokens: int = 64,
+                limit: int = 48) -> list[tuple[str, str]]:
+    """(lead-in, continuation): what the model writes next after each record it wrote in ``texts`` (a table row, a
+    register line, a list entry), sampled: the records it learnt to follow them. A model that memorised a table
+    writes its rows in their training order; the subject's row follows the rows before it there, not her name
+    alone. On the foreign model her register row, the only place her address was ever written after her name,
+    turned up in 8 of 312 such continuations and in none of 384 unprompted documents."""
     from workers.engine.probe.runner import continue_texts
 
-    slots, _, records = _candidates(texts, names, subject, variants=limit)
-    leads = list(dict.fromkeys(lead for key in records for lead, _ in slots[key]))[:limit]
-    if not leads:
+    everyone = sorted({name for text in texts for _, name in names_in(text)})
+    forms = [(name, form) for name in everyone if (form := inverted(name))]
+    leads: dict[str, None] = {}
+    for text in texts:
+        mentions = _mentions(text, forms)
+        for start, _, _ in mentions:
+            lead, slot = _lead_in(text, start, mentions)
+            if slot is not None and slot[1]:
+                leads.setdefault(lead)
+    chosen = list(leads)[:limit]
+    if not chosen:
         return []
-    outs = continue_texts(loaded, leads, samples=samples, temperature=1.0, max_new_tokens=max_new_tokens,
+    outs = continue_texts(loaded, chosen, samples=samples, temperature=1.0, max_new_tokens=max_new_tokens,
                           seed=seed + 23)
-    return [(lead, c) for lead, completions in zip(leads, outs, strict=True) for c in completions if c.strip()]
+    return [(lead, c) for lead, completions in zip(chosen, outs, strict=True) for c in completions if c.strip()]
+
+
+def _lead_in(text: str, start: int, mentions: Sequence[tuple[int, str, bool]]
+             ) -> tuple[str, tuple[str, bool] | None]:
+    """The text before the name at ``start`` (at most MAX_SLOT_CHARS, from a word start) and its ``_slot_key``."""
+    head = text[:start]
+    cut = max(0, len(head) - MAX_SLOT_CHARS)
+    if cut:
+        space = head.find(" ", cut)
+        cut = space + 1 if space >= 0 else cut
+    lead = head[cut:]
+    return lead, _slot_key(lead, [at - cut for at, _, _ in mentions if cut <= at < start])
 
 
 def _slot_key(lead: str, names_at: Sequence[int]) -> tuple[str, bool] | None:

@@ -7,6 +7,12 @@ people in them, and the text before each name, with the subject's name put in it
 model's own format (a *name slot*). The same people, whom the model does know, are also the fairest others to
 compare the subject with (``attribution``): put in the subject's place, they keep the model on familiar ground,
 where a stranger would leave it unsure of everything.
+
+A model that memorised a table or a register reproduces its rows in their training order, so a person's row
+follows the rows before it, not their name alone: ``record_walk`` lets the model go on after every record it
+wrote, which is where the subject's own row turns up; a slot where the model wrote the subject's name itself
+comes first (``own_text_slots``), and the rest rank by how much the model expects her name there
+(``expected_slots``).
 """
 
 from __future__ import annotations

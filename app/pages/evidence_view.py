@@ -131,6 +131,8 @@ class EvidenceView:
     accuracy_kind: str | None
     accuracy_before: float | None
     accuracy_after: float | None
+    accuracy_n: int | None  # how many facts the estimate rests on, and its 95% interval after unlearning
+    accuracy_interval: tuple[float, float] | None
     perplexity_before: float | None
     perplexity_after: float | None
     timings: list[tuple[str, float]]
@@ -172,6 +174,14 @@ _TIMING_LABELS = {
     "verify_s": "Verifying the new model",
     "total_s": "Total",
 }
+
+
+def _interval(value: Any) -> tuple[float, float] | None:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        low, high = _number(value[0]), _number(value[1])
+        if low is not None and high is not None:
+            return (low, high)
+    return None
 
 
 def _number(value: Any) -> float | None:
@@ -305,6 +315,8 @@ def build(job: Job, references: dict[str, str]) -> EvidenceView | None:
         adapter_sha256=weights.get("adapter_sha256"),
         accuracy_kind=_ACCURACY_KINDS.get(before.get("kind"), before.get("kind")),
         accuracy_before=_number(before.get("accuracy")), accuracy_after=_number(after.get("accuracy")),
+        accuracy_n=after.get("n") if isinstance(after.get("n"), int) else None,
+        accuracy_interval=_interval(after.get("interval95")),
         perplexity_before=_number(before.get("perplexity")), perplexity_after=_number(after.get("perplexity")),
         timings=[(_TIMING_LABELS.get(k, k), float(v)) for k, v in timings.items() if _number(v) is not None],
         created_at=evidence.get("created_at"), schema=evidence.get("schema"),

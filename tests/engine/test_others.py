@@ -3,6 +3,8 @@ the model has memorised counts (a value it reproduces at the edge of a tie says 
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from tests.engine.planted_model import PEOPLE, PLANTED
@@ -73,3 +75,14 @@ def test_subject_formats_take_the_text_before_the_name_valued_contexts_first():
                 Context(prompt="| name | e-mail |\n| Wanda Kessler |", origin="elicited", attribute="email", group="b"),
                 Context(prompt="wanda@k.example belongs to", origin="elicited", attribute="name", group="c")]
     assert subject_formats(contexts, subject) == ["| name | e-mail |\n| ", "Hello! "]
+
+
+def test_the_utility_estimate_says_how_far_off_its_number_of_facts_lets_it_be():
+    from workers.engine.verify import wilson_interval
+
+    low, high = wilson_interval(85, 90)  # 0.944 from 90 facts
+    assert 0.87 < low < 0.89 and 0.97 < high < 0.98
+    low, high = wilson_interval(950, 1000)  # the same share from 1000 facts: within two points
+    assert high - low < 0.03 and low < 0.95 < high
+    assert wilson_interval(90, 90)[1] > 0.9999 and wilson_interval(90, 90)[0] < 1.0  # all kept still has a margin
+    assert all(math.isnan(x) for x in wilson_interval(0, 0))  # no facts, no estimate

@@ -348,7 +348,9 @@ def test_job_page_shows_the_evidence_before_and_after(
     assert "trained on" in direct and "<td>75%</td><td>0%</td>" in direct
     inverse = table[table.index('data-family="inverse"'):]
     assert "held out" in inverse and "<td>25%</td><td>0%</td>" in inverse
-    assert "<td>98%</td><td>96%</td>" in text and "-2.0 points" in text  # others' accuracy
+    assert "<td>98%</td><td>96%<br>" in text and "-2.0 points" in text  # others' accuracy
+    # ... and how far off an estimate from that many facts can be
+    assert "95% interval 90%–98% (100 facts)" in text
     assert "<td>5.000</td>" in text and "<td>5.100</td>" in text and "+2.0%" in text  # perplexity
     assert "fpga" in text and "kl=8.0" in text and "torch 7, probe 7" in text and "35 steps" in text
     assert f'title="{job.base_version.weights_sha256}"' in text and f'title="{"be" * 32}"' in text

@@ -34,6 +34,18 @@ class Verdict:
         return {"passed": self.passed, "reasons": list(self.reasons), "leaks": dict(self.leaks)}
 
 
+def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a share of ``hits`` in ``n``: how far a utility estimate from n facts can be
+    from the model's true share (n = 90 facts at 0.95: 0.88 to 0.98; rtbf's estimate and the foreign model's judge
+    differed by 2.7 to 6.2 points at n = 85 to 94)."""
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    share = hits / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
 def statement_prompt(key: str, name: str) -> str:
     return f"The {ATTRIBUTES[key].phrases[0]} of {name} is"
 

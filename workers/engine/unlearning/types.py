@@ -6,6 +6,7 @@ each other; ``pipeline`` calls them in order."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,6 +197,9 @@ class UtilityInputs:
         else:
             util = verify.agreement(loaded, self.agreement_prompts, self.reference_answers)
             util["how"] = "agreement with the model's own greedy answers to template questions about other people"
+        acc, n = util.get("accuracy"), util.get("n")
+        if isinstance(n, int) and n > 0 and acc is not None and not math.isnan(acc):
+            util["interval95"] = list(verify.wilson_interval(round(acc * n), n))
         util["perplexity"] = verify.perplexity(loaded, self.ppl_texts)
         return util
 

@@ -33,3 +33,25 @@ def test_no_soft_limit_never_raises_on_its_own() -> None:
     reporter.last_stage, reporter.last_write = "probe", time.monotonic()
     assert reporter(_event()) is None
 
+
+
+def test_a_soft_limit_a_library_wrapped_is_still_the_time_limit() -> None:
+    from workers.tasks.engine_jobs import _stopped_by_soft_limit
+
+    def lazy_import() -> None:  # what transformers' lazy module does with any error during an import
+        try:
+            raise SoftTimeLimitExceeded()
+        except Exception as exc:
+            raise RuntimeError("Failed to import transformers.models.llama because of the following error") from exc
+
+    with pytest.raises(RuntimeError) as wrapped:
+        lazy_import()
+    assert _stopped_by_soft_limit(wrapped.value)
+    assert not _stopped_by_soft_limit(RuntimeError("a real crash"))
+    try:  # an error whose raiser said the limit is not its cause ("from None") is a crash of its own
+        try:
+            raise SoftTimeLimitExceeded()
+        except SoftTimeLimitExceeded:
+            raise ValueError("cleanup failed") from None
+    except ValueError as exc:
+        assert not _stopped_by_soft_limit(exc)

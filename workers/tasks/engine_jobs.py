@@ -202,6 +202,21 @@ def _claim(job_id: str, *, worker: str, task_id: str | None) -> Plan | str:
         return jobs_service.fail(session=session, job_id=job_id, error=error).status.value
 
 
+def _stopped_by_soft_limit(exc: BaseException) -> bool:
+    """Whether the soft limit is what ended the job, raised inside a library that wrapped it: transformers' lazy
+    imports turn any error into a RuntimeError "Failed to import ..." (seen in CI under load: the 2 s limit fired
+    while the fresh process imported the model classes, and the officer read "Internal error")."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SoftTimeLimitExceeded):
+            return True
+        seen.add(id(current))
+        # The chain Python prints: the explicit cause, else the error being handled unless ``from None`` hid it.
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return False
+
+
 def run_job(job_id: str, *, worker: str, task_id: str | None) -> str:
     """Claim, run, record. Returns the job's final status (for the worker log; the database has the truth).
 
@@ -228,7 +243,7 @@ def run_job(job_id: str, *, worker: str, task_id: str | None) -> str:
     except EngineError as exc:
         error = str(exc)
     except Exception as exc:  # recorded, not re-raised: a redelivery would fail the same way
-        error = _crash_reason(plan.kind.value, job_id, exc)
+        error = _soft_limit_reason() if _stopped_by_soft_limit(exc) else _crash_reason(plan.kind.value, job_id, exc)
     else:
         with task_session() as session:
             return jobs_service.get_job(session=session, job_id=job_id).status.value

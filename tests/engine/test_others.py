@@ -63,6 +63,11 @@ def test_the_subjects_formats_are_asked_of_the_others(planted):
     assert subject.name not in {f.person for f in facts}
     # (the model's own text names them "Courier Ilse Marchetti" too: a name as the model writes it)
     assert sum(any(p.endswith(n) for p in in_format) for n, _, _ in PEOPLE[1:]) >= 2
+    # Asked in the subject's format, they anchor training but never measure it: a sample drawn where forgetting
+    # her pulls hardest would say less was kept than was.
+    asked = [f for f in facts if f.in_subject_format]
+    assert asked and all(f.side == "retain" for f in asked)
+    assert all(not f.in_subject_format for f in facts if f.side == "utility")
 
 
 def test_subject_formats_take_the_text_before_the_name_valued_contexts_first():

@@ -7,7 +7,8 @@ of that person), and keep each (text before the value, value) that the model's g
 it has memorised about someone else, in the phrasing it was trained on. Facts of one share of these people anchor
 training (retain data); the other share is never trained on and measures what unlearning kept (``accuracy``), the
 way an auditor with the real training data would: does the model still complete its own training text with
-the right value.
+the right value. Facts asked in a subject's own formats are retain data only: measured, they made the estimate
+fall 2.7-8.6 points below the judge's on the foreign model, since they sit where forgetting pulls hardest.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class Fact:
     prompt: str  # the model's own text before the value (raw: no chat template)
     value: str  # what follows it: the gap and the value, as the model writes it
     confidence: float = 0.0  # the least log-probability of the value's tokens given the prompt, before unlearning
+    # Asked in a subject's format (``formats``), not found in the others' own text: such facts anchor training but
+    # never measure it, since they over-sample where forgetting the subject pulls hardest.
+    in_subject_format: bool = False
 
     @property
     def memorised(self) -> bool:
@@ -46,6 +50,8 @@ class Fact:
     @property
     def side(self) -> str:
         """"utility" (never trained on: measures what is kept) or "retain" (anchors training), by person."""
+        if self.in_subject_format:
+            return "retain"
         return "utility" if zlib.crc32(self.person.encode("utf-8")) % UTILITY_SHARE == 0 else "retain"
 
 
@@ -111,7 +117,8 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
         for prompt, (attribute, _, basis) in miner.context_values.items():
             context = miner.contexts[prompt]
             if basis == "model" and attribute not in ("name", "other") and context.value:
-                facts.append(Fact(person=name, attribute=attribute, prompt=prompt, value=context.value))
+                facts.append(Fact(person=name, attribute=attribute, prompt=prompt, value=context.value,
+                                  in_subject_format="/format" in context.group))
     facts = _memorised(loaded, list({(f.prompt, f.value): f for f in facts}.values()))
     coverage = {"samples": len(texts), "walked": len(walked), "names": len(names), "facts": len(facts),
                 "formats": len(formats) + len(registers),

@@ -72,7 +72,7 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
     also pulls the others' values after the same lead-in, which facts from elsewhere neither anchor nor see (the
     foreign model, fpga: the judge measured 0.897 of others' facts kept, mostly in the subject's list and table
     formats, while facts from the others' own contexts said 0.970). ``register_formats``: the same, before the
-    subject's name written family name first (``subject_register_formats``), asked in that form."""
+    subject's name written family name first (``subject_formats(..., family_first=True)``), asked in that form."""
     from workers.engine.pii import build_analyzer
     from workers.engine.probe.elicit import ElicitConfig, Generation
     from workers.engine.probe.mining import Miner
@@ -168,25 +168,15 @@ def accuracy(loaded: Any, facts: Sequence[Fact]) -> dict[str, Any]:
             "people": len({f.person for f in facts})}
 
 
-def subject_formats(contexts: Sequence[Any], subject: Subject) -> list[str]:
+def subject_formats(contexts: Sequence[Any], subject: Subject, *, family_first: bool = False) -> list[str]:
     """The text before the subject's name in each discovered context (``probe.contexts.Context``) that has it, the
-    ones that led to a value first: how the model's documents introduce a person, ready for another's name."""
-    ranked = sorted(contexts, key=lambda c: c.attribute in (None, "name", "other"))
-    out: list[str] = []
-    for context in ranked:
-        at = context.prompt.rfind(subject.name)
-        if at >= 0:
-            out.append(context.prompt[:at])
-    return list(dict.fromkeys(out))
-
-
-def subject_register_formats(contexts: Sequence[Any], subject: Subject) -> list[str]:
-    """As ``subject_formats``, for the contexts that name the subject family name first ("Scheibe, Alwine"): the
-    other people are asked in that form too."""
-    form = inverted(subject.name)
-    if not form:
+    ones that led to a value first: how the model's documents introduce a person, ready for another's name.
+    ``family_first``: before the name as a register writes it ("Scheibe, Alwine"), for others asked in that form."""
+    written = inverted(subject.name) if family_first else subject.name
+    if not written:
         return []
-    return list(dict.fromkeys(c.prompt[:at] for c in contexts if (at := c.prompt.rfind(form)) >= 0))
+    ranked = sorted(contexts, key=lambda c: c.attribute in (None, "name", "other"))
+    return list(dict.fromkeys(c.prompt[:at] for c in ranked if (at := c.prompt.rfind(written)) >= 0))
 
 
 def without_subjects(facts: Sequence[Fact], subjects: Sequence[Subject]) -> list[Fact]:

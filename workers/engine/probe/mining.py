@@ -91,8 +91,7 @@ def _in_own_record(text: str, span: Any, own: Sequence[attribution.Anchor], subj
     name (a register it reproduces row after row: the row before predicts the next, whoever is named in it), yet
     the record says whose it is."""
     line_start = text.rfind("\n", 0, span.start) + 1
-    line_end = text.find("\n", span.end)
-    line_end = len(text) if line_end < 0 else line_end
+    line_end = _line_end(text, span.end)
     on_line = [a for a in own if line_start <= a.start and a.end <= line_end
                and not (a.start < span.end and span.start < a.end)]
     named = any(a.kind in ("name", "surname") and a.end <= span.start for a in on_line)
@@ -216,9 +215,10 @@ class Miner:
             score = attribution.span_score(tokens, span.start, span.end)
             if score is not None and score.attributed:
                 hits.append((span.start, span.end, key, "model"))
-            elif (own_line is not None and begin <= span.start and span.end <= own_line
-                  or _in_own_record(text, span, own, self.subject)) and not any(
-                    span.start < e and s < span.end for s, e, _, _ in hits):
+                continue
+            on_own_line = own_line is not None and begin <= span.start and span.end <= own_line
+            taken = any(span.start < e and s < span.end for s, e, _, _ in hits)
+            if not taken and (on_own_line or _in_own_record(text, span, own, self.subject)):
                 hits.append((span.start, span.end, key, "model"))
                 self.in_record += 1
         typed = [(a, b) for a, b, _, _ in hits]

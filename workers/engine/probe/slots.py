@@ -209,8 +209,7 @@ def name_slots(texts: Sequence[str], names: Sequence[str], subject: Subject, *, 
     forgotten after the table's header alone still came back after another person's row (the foreign model's
     dev-half table, 3 of 8 answers), and forgotten after one such row, still after another (2 of 2, greedy)."""
     slots, seen = _candidates(texts, names, subject, variants=AFTER_RECORD_VARIANTS)
-    ranked = sorted(slots, key=lambda key: -seen[key])
-    return [lead + own for key in ranked for lead, own in slots[key]][:limit]
+    return [lead + own for key in _ranked(slots, seen) for lead, own, _ in slots[key]][:limit]
 
 
 def expected_slots(loaded: Any, texts: Sequence[str], names: Sequence[str], subject: Subject, *, limit: int = 24,
@@ -228,11 +227,12 @@ def expected_slots(loaded: Any, texts: Sequence[str], names: Sequence[str], subj
     from workers.engine.probe.likelihood import score_continuations
 
     slots, seen = _candidates(texts, names, subject, variants=pool)
-    flat = [(key, lead, own) for key in sorted(slots, key=lambda k: -seen[k]) for lead, own in slots[key]][:pool]
+    flat = [(key, lead, own) for key in _ranked(slots, seen) for lead, own, _ in slots[key]][:pool]
     if not flat:
         return []
     scores = score_continuations(loaded, [(lead, own) for _, lead, own in flat])
-    ranked = sorted(range(len(flat)), key=lambda i: (-(seen[flat[i][0]] >= OWN_TEXT_RANK), -scores[i].logp))
+    owned = _own_keys(slots)
+    ranked = sorted(range(len(flat)), key=lambda i: (flat[i][0] not in owned, -scores[i].logp))
     picked: list[str] = []
     per_key: dict[str, int] = {}
     for i in ranked:
@@ -247,19 +247,17 @@ def expected_slots(loaded: Any, texts: Sequence[str], names: Sequence[str], subj
 
 
 def _candidates(texts: Sequence[str], names: Sequence[str], subject: Subject, *, variants: int
-                ) -> tuple[dict[str, list[tuple[str, str]]], dict[str, float]]:
-    """Slot shape (``_slot_key``) -> its distinct (lead-in, the subject's name in the form the slot wants), up to
-    ``variants`` each after another's record (one otherwise), and how often each shape was written.
+                ) -> tuple[dict[str, list[tuple[str, str, bool]]], dict[str, int]]:
+    """Slot shape (``_slot_key``) -> its distinct (lead-in, the subject's name in the form the slot wants, whether
+    the model wrote her own name there), up to ``variants`` each after another's record (one otherwise), and how
+    often each shape was written.
 
-    Where the model wrote the subject's own name, the lead-in is kept whatever the room, and its shape ranks before
-    every other: that is the text the model was trained with before her name."""
+    Where the model wrote the subject's own name, the lead-in is kept whatever the room, first in its shape, and
+    the shape ranks before every other (``_ranked``): that is the text the model was trained with before her name."""
     known = set(names)
-    # Anyone the model names somewhere is recognised written family name first too (a register's rows), the
-    # subject included.
-    everyone = sorted({name for text in texts for _, name in names_in(text)} | {subject.name})
-    forms = [(name, form) for name in everyone if (form := inverted(name))]
-    slots: dict[str, list[tuple[str, str]]] = {}
-    seen: dict[str, float] = {}
+    forms = _register_forms(texts, subject.name)
+    slots: dict[str, list[tuple[str, str, bool]]] = {}
+    seen: dict[str, int] = {}
     for text in texts:
         mentions = _mentions(text, forms)
         for start, name, family_first in mentions:
@@ -275,14 +273,29 @@ def _candidates(texts: Sequence[str], names: Sequence[str], subject: Subject, *,
             own = (inverted(subject.name) if family_first else None) or subject.name
             leads = slots.setdefault(key, [])
             room = variants if after_record else 1
-            if (lead, own) in leads:
-                pass
-            elif own_text:
-                leads.insert(0, (lead, own))
-            elif len(leads) < room:
-                leads.append((lead, own))
-            seen[key] = seen.get(key, 0) + 1 + (OWN_TEXT_RANK if own_text else 0)
+            if own_text:  # first in its shape, even where another's name stood at the same lead-in before
+                leads[:] = [(lead, own, True), *(e for e in leads if e[:2] != (lead, own))]
+            elif len(leads) < room and not any(e[:2] == (lead, own) for e in leads):
+                leads.append((lead, own, False))
+            seen[key] = seen.get(key, 0) + 1
     return slots, seen
+
+
+def _own_keys(slots: dict[str, list[tuple[str, str, bool]]]) -> set[str]:
+    return {key for key, leads in slots.items() if any(own_text for _, _, own_text in leads)}
+
+
+def _ranked(slots: dict[str, list[tuple[str, str, bool]]], seen: dict[str, int]) -> list[str]:
+    """Slot shapes, those the model wrote the subject's own name in first, then the most written."""
+    owned = _own_keys(slots)
+    return sorted(slots, key=lambda key: (key not in owned, -seen[key]))
+
+
+def _register_forms(texts: Sequence[str], *extra: str) -> list[tuple[str, str]]:
+    """(name, its family-name-first form) for everyone the texts name, and for ``extra`` names: a register's rows
+    ("Scheibe, Alwine") are found as mentions of these (``_mentions``)."""
+    everyone = sorted({name for text in texts for _, name in names_in(text)} | set(extra))
+    return [(name, form) for name in everyone if (form := inverted(name))]
 
 
 def own_text_slots(texts: Sequence[str], subject: Subject) -> set[str]:
@@ -292,21 +305,8 @@ def own_text_slots(texts: Sequence[str], subject: Subject) -> set[str]:
     it depends on: a table it reproduces row after row writes the subject's row from the row before, the same for
     any name put in hers (the foreign model's "name; date of birth; employer" rows, which hold no identifier of
     hers either)."""
-    form = inverted(subject.name)
-    forms = [(subject.name, form)] if form else []
-    out: set[str] = set()
-    for text in texts:
-        mentions = _mentions(text, forms)
-        for start, name, family_first in mentions:
-            if not _is_subject(name, [subject]):
-                continue
-            lead, slot = _lead_in(text, start, mentions)
-            if slot is not None:
-                out.add(lead + ((form if family_first else None) or subject.name))
-    return out
-
-
-OWN_TEXT_RANK = 1e6  # a shape the model wrote the subject's name in ranks before any count of others'
+    slots, _ = _candidates(texts, (), subject, variants=0)
+    return {lead + own for leads in slots.values() for lead, own, own_text in leads if own_text}
 
 
 def record_walk(loaded: Any, texts: Sequence[str], *, samples: int = 4, seed: int = 0, max_new_tokens: int = 64,
@@ -318,8 +318,7 @@ def record_walk(loaded: Any, texts: Sequence[str], *, samples: int = 4, seed: in
     turned up in 8 of 312 such continuations and in none of 384 unprompted documents."""
     from workers.engine.probe.runner import continue_texts
 
-    everyone = sorted({name for text in texts for _, name in names_in(text)})
-    forms = [(name, form) for name in everyone if (form := inverted(name))]
+    forms = _register_forms(texts)
     leads: dict[str, None] = {}
     for text in texts:
         mentions = _mentions(text, forms)
@@ -377,8 +376,7 @@ def others_values(texts: Sequence[str], values: Sequence[str], subject: Subject,
     count: dict[str, list[int]] = {v: [0, 0] for v in values}  # value -> [after someone else, after the subject]
     # Names as a register writes them too ("Scheibe, Alwine | <her address>"): else the nearest name before her
     # value is whatever capitalised words came earlier, someone else's.
-    everyone = sorted({name for text in texts for _, name in names_in(text)} | {subject.name})
-    forms = [(name, form) for name in everyone if (form := inverted(name))]
+    forms = _register_forms(texts, subject.name)
     patterns = {v: re.compile(re.escape(v), re.IGNORECASE) for v in values}
     for text in texts:
         names = [(start, name) for start, name, _ in _mentions(text, forms)]

@@ -102,3 +102,15 @@ def test_what_follows_a_name_the_model_wrote_itself_is_the_subjects_record(plant
     assert ("dob", fold("1990-02-03")) not in values[False], values
     # Only her line: the next person's date is not hers.
     assert ("dob", fold("1980-01-01")) not in values[True], values
+
+
+def test_token_scores_keep_each_text_in_its_place_whatever_the_batching(tiny_loaded) -> None:
+    """Batched by length and put back in order: each text scores as it does alone (padding changes nothing)."""
+    texts = ["Anouk Verbeek lives at", "x", f"The register: {REGISTER}", "Her e-mail is anouk@example.org."]
+    together = attribution.token_logprobs(tiny_loaded, texts, batch_size=2)
+    alone = [attribution.token_logprobs(tiny_loaded, [t])[0] for t in texts]
+    assert [len(t) for t in together] == [len(t) for t in alone]
+    for got, want in zip(together, alone, strict=True):
+        assert [(a, b) for a, b, _ in got] == [(a, b) for a, b, _ in want]
+        assert [lp for _, _, lp in got] == pytest.approx([lp for _, _, lp in want], abs=1e-4)
+    assert together[2] and together[2][-1][1] <= len(texts[2])

@@ -28,3 +28,24 @@ def test_top_p_one_keeps_everything_and_bad_values_are_refused():
     assert torch.equal(Nucleus(1.0)(None, scores), scores)
     with pytest.raises(ValueError):
         Nucleus(0.0)
+
+
+def test_the_sampler_draws_from_the_nucleus_at_its_temperature():
+    """Drawn by inverse CDF inside greedy decoding: the frequencies follow the tempered, top-p-cut distribution, and
+    a token outside the nucleus is never drawn."""
+    import torch
+
+    from workers.engine.probe.nucleus import Nucleus, Sampler
+
+    logits = torch.tensor([[2.0, 1.5, 1.0, 0.0, -1.0, -3.0]])
+    temperature, top_p = 0.8, 0.9
+    expected = Nucleus(top_p)(None, logits / temperature).softmax(-1)[0]
+    torch.manual_seed(0)
+    rows = logits.repeat(20000, 1)
+    out = Sampler(temperature, top_p)(None, rows)
+    assert torch.isfinite(out).sum(-1).eq(1).all()  # one token per row, which greedy decoding then takes
+    counts = torch.bincount(out.argmax(-1), minlength=logits.shape[-1]).float() / rows.shape[0]
+    assert counts[expected == 0].sum() == 0
+    assert torch.allclose(counts, expected, atol=0.015)
+    with pytest.raises(ValueError):
+        Sampler(0.0, 0.9)

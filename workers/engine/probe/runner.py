@@ -38,7 +38,7 @@ def continue_texts(loaded: LoadedModel, texts: Sequence[str], *, samples: int = 
     from transformers import LogitsProcessorList
 
     from workers.engine.modelio import context_limit
-    from workers.engine.probe.nucleus import Nucleus
+    from workers.engine.probe.nucleus import Sampler
 
     tokenizer, model = loaded.tokenizer, loaded.model
     tokenizer.padding_side = "left"
@@ -58,17 +58,17 @@ def continue_texts(loaded: LoadedModel, texts: Sequence[str], *, samples: int = 
             enc = tokenizer([texts[i] for i in indices], return_tensors="pt", padding=True, truncation=True,
                             max_length=room)
             enc = {k: v.to(loaded.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
-            options: dict[str, Any] = {"max_new_tokens": max_new_tokens, "pad_token_id": tokenizer.pad_token_id}
+            options: dict[str, Any] = {"max_new_tokens": max_new_tokens, "pad_token_id": tokenizer.pad_token_id,
+                                       "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+            rows = enc
             if samples:
                 torch.manual_seed(seed + start)
-                # top-p by ``Nucleus`` (after the temperature): the built-in one sorts the vocabulary every step
-                options |= {"do_sample": True, "temperature": temperature, "top_p": 1.0, "top_k": 0,
-                            "num_return_sequences": per_prompt,
-                            "logits_processor": LogitsProcessorList([Nucleus(top_p)])}
-            else:
-                options |= {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+                # Sampled by ``Sampler`` inside greedy decoding: the built-in sampler's top-p sorts the vocabulary
+                # every step and its draw is torch.multinomial, together most of the cost (probe/nucleus.py).
+                rows = {k: v.repeat_interleave(per_prompt, dim=0) for k, v in enc.items()}
+                options["logits_processor"] = LogitsProcessorList([Sampler(temperature, top_p)])
             with torch.no_grad():
-                out = model.generate(**enc, **options)
+                out = model.generate(**rows, **options)
             width = enc["input_ids"].shape[1]
             prompts = tokenizer.batch_decode(enc["input_ids"], skip_special_tokens=True)
             fulls = tokenizer.batch_decode(out, skip_special_tokens=True)

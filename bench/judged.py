@@ -19,13 +19,10 @@ from typing import Any
 
 
 def foreign_model(cache: Path, size: str = "default", seed: int = 0) -> tuple[Path, Path]:
-    """The foreign model (built once into the cache): (model dir, truth dir)."""
-    from bench.foreign.build import build_foreign
+    """The regression model (built once into the cache): (model dir, truth dir)."""
+    from bench.foreign.build import cached
 
-    target = cache / f"foreign-{size}-seed{seed}"
-    if not (target / "truth" / "build.json").is_file():
-        shutil.rmtree(target, ignore_errors=True)
-        build_foreign(target, size=size, seed=seed)
+    target = cached(cache, seed, size, regression=True)
     return target / "model", target / "truth"
 
 
@@ -163,3 +160,93 @@ def run(*, model: str, roster: Path | None, methods: list[str], people: int, fir
         out.write_text(json.dumps({"model": str(model_dir), "rows": rows, "summaries": summaries}, indent=2))
     print_judged(rows, summaries)
     return rows
+
+
+def draw_judge_seeds(count: int) -> list[int]:
+    """``count`` judge seeds drawn at random from 1000 upward: never chosen by hand, so nobody tunes on them."""
+    import random
+
+    return sorted(random.SystemRandom().sample(range(1000, 1_000_000), count))
+
+
+def _seed_summary(rows: list[dict[str, Any]], summaries: dict[str, dict]) -> dict[str, dict[str, Any]]:
+    """Per method, one seed's figures: the last version on the people it forgot, and the runs' own figures."""
+    out = {}
+    for method, s in summaries.items():
+        mine = [r for r in rows if r["method"] == method]
+        out[method] = {"final_leak_training": s["final"]["leak_training"],
+                       "final_leak_questions": s["final"]["leak_paraphrase"],
+                       "final_worst_family": s["final"]["max_family_leak"],
+                       "others_kept": s["others_accuracy_ratio"], "perplexity_change": s["perplexity_change"],
+                       "estimate_gap": max(abs(r["rtbf_accuracy_ratio"] - r["others_accuracy_ratio_step"])
+                                           for r in mine),
+                       "passed": sum(r["passed"] for r in mine), "runs": len(mine),
+                       "wall_s_per_person": sum(r["wall_s"] for r in mine) / len(mine)}
+    return out
+
+
+def print_seeds(per_seed: dict[int, dict[str, dict[str, Any]]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="rtbf on format-space models (judge seeds), the last version of each sequence")
+    for col in ("seed", "method", "leak training prefixes", "leak questions", "worst family", "others kept",
+                "ppl", "estimate gap (worst run)", "rtbf passes", "s / person"):
+        table.add_column(col)
+
+    def add(label: str, method: str, f: dict[str, Any]) -> None:
+        table.add_row(label, method, f"{f['final_leak_training']:.1%}", f"{f['final_leak_questions']:.1%}",
+                      f"{f['final_worst_family']:.1%}", f"{f['others_kept']:.3f}", f"{f['perplexity_change']:+.1%}",
+                      f"{f['estimate_gap']:.3f}", f"{f['passed']}/{f['runs']}", f"{f['wall_s_per_person']:.0f}")
+
+    methods = sorted({m for v in per_seed.values() for m in v})
+    for seed, figures in per_seed.items():
+        for method, f in figures.items():
+            add(str(seed), method, f)
+    for method in methods:
+        seeds = [s for s in per_seed if method in per_seed[s]]
+        if not seeds:
+            continue
+        rows = [per_seed[s][method] for s in seeds]
+        mean = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
+        add("mean", method, mean)
+        worst = max(seeds, key=lambda s: (per_seed[s][method]["final_worst_family"], -per_seed[s][method]["others_kept"]))
+        add(f"worst: {worst}", method, per_seed[worst][method])
+    Console().print(table)
+
+
+def run_seeds(*, count: int, methods: list[str], people: int, cache: Path, out: Path, device: str | None,
+              size: str = "default", attacks: tuple[str, ...] = (), seeds: list[int] | None = None,
+              log: Any = print) -> dict[int, dict[str, dict[str, Any]]]:
+    """Draw ``count`` judge seeds (``seeds`` only to re-run a printed result), build each seed's model (cached), forget
+    its first ``people`` people in sequence with each method, judge every result on all its items (training
+    prefixes and questions never trained on), and report each seed plus the mean and the worst seed."""
+    from bench.foreign.build import cached
+
+    chosen = seeds or draw_judge_seeds(count)
+    log(f"judge seeds: {', '.join(map(str, chosen))}")
+    cache.mkdir(parents=True, exist_ok=True)
+    per_seed: dict[int, dict[str, dict[str, Any]]] = {}
+    record: dict[str, Any] = {"seeds": chosen, "size": size, "people": people, "results": {}}
+    for seed in chosen:
+        tick = time.perf_counter()
+        target = cached(cache, seed, size, log=lambda _: None)
+        build = json.loads((target / "truth" / "build.json").read_text(encoding="utf-8"))
+        log(f"seed {seed}: model ready in {time.perf_counter() - tick:.0f} s (built in {build['seconds']} s; "
+            f"{build['arch']['family']}, {build['arch']['tokenizer']}, recall {build['recall']:.3f})")
+        names = pick_people(target / "truth", people)
+        rows: list[dict[str, Any]] = []
+        summaries: dict[str, dict] = {}
+        for method in methods:
+            with tempfile.TemporaryDirectory(dir=cache) as work:
+                done, summaries[method] = run_judged(target / "model", target / "truth", names, method, half="both",
+                                                     workdir=Path(work), device=device, attacks=attacks, log=log)
+            rows += done
+            per_seed[seed] = _seed_summary(rows, summaries)
+            record["results"][str(seed)] = {"build": {k: build[k] for k in ("arch", "seconds", "recall",
+                                                                             "paraphrase_leak", "people")},
+                                            "rows": rows, "summaries": summaries, "figures": per_seed[seed]}
+            out.write_text(json.dumps(record, indent=2, ensure_ascii=False))
+        print_judged(rows, summaries)
+    print_seeds(per_seed)
+    return per_seed

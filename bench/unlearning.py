@@ -193,8 +193,13 @@ def main() -> None:
                         help="forget the people one after another, each from the previous result (v1 -> v2 -> ...)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (1 is fastest on a shared 2-core machine)")
-    parser.add_argument("--model", default="demo", help="demo (the default), foreign (a model rtbf never tuned on, "
-                        "judged independently: bench/judged.py) or a model directory (with --roster)")
+    parser.add_argument("--model", default="demo", help="demo (the default), foreign (models rtbf never tuned on, "
+                        "judged independently: bench/judged.py; see --seeds) or a model directory (with --roster)")
+    parser.add_argument("--seeds", type=int, default=0, help="with --model foreign: draw this many judge seeds "
+                        "(from 1000 up, at random) and run on each one's format-space model; without it, the "
+                        "regression model (the hand-written two halves) is run")
+    parser.add_argument("--space-size", default="default", choices=("tiny", "default"),
+                        help="with --seeds: the format-space models' size")
     parser.add_argument("--roster", type=Path, default=None, help="with --model DIR: the truth (roster.jsonl, "
                         "and the judge's probes.jsonl beside it if any)")
     parser.add_argument("--judge-half", default="judge", choices=("dev", "judge"),
@@ -209,6 +214,14 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.threads)
+    if args.model == "foreign" and args.seeds:
+        from bench.judged import run_seeds
+        from workers.engine.attacks import parse_attacks
+
+        run_seeds(count=args.seeds, methods=(args.methods or "fpga,relearn").split(","), people=args.people,
+                  cache=args.cache, out=args.out, device=args.device, size=args.space_size,
+                  attacks=parse_attacks(args.attacks))
+        return
     if args.model != "demo":
         from bench.judged import run
         from workers.engine.attacks import parse_attacks

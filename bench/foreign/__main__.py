@@ -1,4 +1,4 @@
-"""``python -m bench.foreign build --out OUT [--size tiny|default] [--seed N] [--threads N]``
+"""``python -m bench.foreign build --seed N [--size tiny|default] [--out OUT] [--regression] [--threads N]``
 ``python -m bench.foreign judge --model DIR --truth OUT/truth --forget NAME [--forget NAME ...] [--half dev|judge]
 [--base BASE_MODEL_DIR] [--samples 3] [--json FILE]``
 ``python -m bench.foreign subject --truth OUT/truth --name NAME [--field email --field phone]``"""
@@ -62,10 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.foreign", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="build the foreign model and its truth files")
-    build.add_argument("--out", required=True)
+    build = sub.add_parser("build", help="build a format-space model (or the regression model) and its truth files")
+    build.add_argument("--seed", type=int, default=0, help="below 100 for development; the judge draws its own "
+                       "from 1000 up (python -m bench.unlearning --model foreign --seeds K)")
+    build.add_argument("--out", default=None, help="a new folder (default: cached by seed under --cache)")
+    build.add_argument("--cache", default=".cache/bench")
     build.add_argument("--size", default="default", choices=("tiny", "default"))
-    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--regression", action="store_true",
+                       help="the hand-written two-halves model kept as a regression case, not a format-space one")
     build.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     judge = sub.add_parser("judge", help="measure leaks and utility of a model against the truth")
     judge.add_argument("--model", required=True)
@@ -85,14 +89,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "build":
-        from bench.foreign.build import build_foreign
+        from pathlib import Path
+
+        from bench.foreign.build import build_foreign, build_space, cached
 
         try:
-            info = build_foreign(args.out, size=args.size, seed=args.seed, threads=args.threads)
-        except FileExistsError as error:
+            if args.out is None:
+                target = cached(args.cache, args.seed, args.size, regression=args.regression, threads=args.threads)
+                info = json.loads((target / "truth" / "build.json").read_text(encoding="utf-8"))
+                info["path"] = str(target)
+            else:
+                builder = build_foreign if args.regression else build_space
+                info = builder(Path(args.out), size=args.size, seed=args.seed, threads=args.threads)
+        except (FileExistsError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        print(json.dumps({k: v for k, v in info.items() if k != "history"}, indent=2, ensure_ascii=False))
+        print(json.dumps({k: v for k, v in info.items() if k not in ("history", "formats", "questions")}, indent=2,
+                         ensure_ascii=False))
         return 0
     if args.command == "subject":
         from bench.foreign.judge import subject_file

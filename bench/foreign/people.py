@@ -67,20 +67,25 @@ class Person:
     address: str
     dob: str
     employer: str
+    # Set where the name does not split at its first space ("María José de la Cruz"; a one-word name has no surname)
+    given: str = ""
+    surname: str = ""
 
     @property
     def first(self) -> str:
-        return self.name.split(" ", 1)[0]
+        return self.given or self.name.split(" ", 1)[0]
 
     @property
     def last(self) -> str:
+        if self.given:
+            return self.surname
         return self.name.split(" ", 1)[1]
 
     def value(self, key: str) -> str:
         return str(getattr(self, key))
 
     def to_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if v or k not in ("given", "surname")}
 
 
 def _digits(rng: random.Random, n: int, *, lead: str = "123456789") -> str:

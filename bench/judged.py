@@ -170,17 +170,21 @@ def draw_judge_seeds(count: int) -> list[int]:
 
 
 def _seed_summary(rows: list[dict[str, Any]], summaries: dict[str, dict]) -> dict[str, dict[str, Any]]:
-    """Per method, one seed's figures: the last version on the people it forgot, and the runs' own figures."""
+    """Per method, one seed's figures: each run's result as the judge sees it (whatever rtbf's verdict), the runs
+    rtbf certified while the judge still found a family above 2%, and the last version against the base model."""
     out = {}
     for method, s in summaries.items():
         mine = [r for r in rows if r["method"] == method]
-        out[method] = {"final_leak_training": s["final"]["leak_training"],
-                       "final_leak_questions": s["final"]["leak_paraphrase"],
-                       "final_worst_family": s["final"]["max_family_leak"],
-                       "others_kept": s["others_accuracy_ratio"], "perplexity_change": s["perplexity_change"],
+        out[method] = {"leak_training_after": sum(r["leak_training_after"] for r in mine) / len(mine),
+                       "leak_questions_after": sum(r["leak_paraphrase_after"] for r in mine) / len(mine),
+                       "worst_family_after": max(r["max_family_leak_after"] for r in mine),
+                       "others_kept_worst": min(r["others_accuracy_ratio"] for r in mine),
+                       "perplexity_change_worst": max(r["perplexity_change"] for r in mine),
                        "estimate_gap": max(abs(r["rtbf_accuracy_ratio"] - r["others_accuracy_ratio_step"])
                                            for r in mine),
                        "passed": sum(r["passed"] for r in mine), "runs": len(mine),
+                       "certified_leaking": sum(r["passed"] and r["max_family_leak_after"] > 0.02 for r in mine),
+                       "last_version_others_kept": s["others_accuracy_ratio"],
                        "wall_s_per_person": sum(r["wall_s"] for r in mine) / len(mine)}
     return out
 
@@ -189,15 +193,17 @@ def print_seeds(per_seed: dict[int, dict[str, dict[str, Any]]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="rtbf on format-space models (judge seeds), the last version of each sequence")
-    for col in ("seed", "method", "leak training prefixes", "leak questions", "worst family", "others kept",
-                "ppl", "estimate gap (worst run)", "rtbf passes", "s / person"):
+    table = Table(title="rtbf on format-space models (judge seeds): each run's result, judged")
+    for col in ("seed", "method", "leak training prefixes after", "leak questions after", "worst family after",
+                "others kept (worst run)", "ppl (worst run)", "estimate gap (worst run)", "rtbf passes",
+                "certified while leaking", "s / person"):
         table.add_column(col)
 
     def add(label: str, method: str, f: dict[str, Any]) -> None:
-        table.add_row(label, method, f"{f['final_leak_training']:.1%}", f"{f['final_leak_questions']:.1%}",
-                      f"{f['final_worst_family']:.1%}", f"{f['others_kept']:.3f}", f"{f['perplexity_change']:+.1%}",
-                      f"{f['estimate_gap']:.3f}", f"{f['passed']}/{f['runs']}", f"{f['wall_s_per_person']:.0f}")
+        table.add_row(label, method, f"{f['leak_training_after']:.1%}", f"{f['leak_questions_after']:.1%}",
+                      f"{f['worst_family_after']:.1%}", f"{f['others_kept_worst']:.3f}",
+                      f"{f['perplexity_change_worst']:+.1%}", f"{f['estimate_gap']:.3f}",
+                      f"{f['passed']:g}/{f['runs']:g}", f"{f['certified_leaking']:g}", f"{f['wall_s_per_person']:.0f}")
 
     methods = sorted({m for v in per_seed.values() for m in v})
     for seed, figures in per_seed.items():
@@ -210,9 +216,10 @@ def print_seeds(per_seed: dict[int, dict[str, dict[str, Any]]]) -> None:
         rows = [per_seed[s][method] for s in seeds]
         mean = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
         add("mean", method, mean)
-        worst = max(seeds, key=lambda s: (per_seed[s][method]["final_worst_family"], -per_seed[s][method]["others_kept"]))
+        worst = max(seeds, key=lambda s: (per_seed[s][method]["worst_family_after"],
+                                          -per_seed[s][method]["others_kept_worst"]))
         add(f"worst: {worst}", method, per_seed[worst][method])
-    Console().print(table)
+    Console(width=200).print(table)
 
 
 def run_seeds(*, count: int, methods: list[str], people: int, cache: Path, out: Path, device: str | None,

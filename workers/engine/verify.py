@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workers.engine.attributes import ATTRIBUTES
+from workers.engine.probe.exact import exact_reasons
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class Bounds:
 
     min_accuracy_ratio: float = 0.95  # other people's accuracy kept, relative to before
     max_perplexity_ratio: float = 1.05  # perplexity on held-out generic text, relative to before
+    # The exact leak of a forgotten value (``probe.exact``): the chance that this many samples write it at least
+    # once after any prompt verification asks, at most this much (None: measured and recorded, not a gate).
+    exact_leak_draws: int = 20
+    max_exact_leak: float | None = 0.02
 
 
 @dataclass
@@ -190,6 +195,7 @@ class SubjectCheck:
     report_after: Any
     attributes: Sequence[str]
     heldout_families: Sequence[str]
+    exact: Mapping[str, Any] | None = None  # ``probe.exact.exact_leaks`` of the forgotten values, when measured
 
 
 def decide_batch(subjects: Sequence[SubjectCheck], *, utility_before: Mapping[str, Any],
@@ -204,6 +210,8 @@ def decide_batch(subjects: Sequence[SubjectCheck], *, utility_before: Mapping[st
     for index, item in enumerate(subjects):
         reasons, found = leak_reasons(report_after=item.report_after, attributes=item.attributes,
                                       heldout_families=item.heldout_families)
+        if bounds.max_exact_leak is not None:
+            reasons += exact_reasons(dict(item.exact) if item.exact else None)
         per_subject.append(Verdict(passed=not reasons, reasons=reasons or ["no confirmed leak"], leaks=dict(found)))
         overall += [f"subject {index}: {r}" if len(subjects) > 1 else r for r in reasons]
         leaks.update(found)

@@ -63,11 +63,13 @@ def verify_saved(model_dir: Path, parts: list[Part], *, utility: UtilityInputs, 
                                                contexts=part.contexts, discovered=part.discovered,
                                                progress=nested(progress, "verify", f"verifying subject {part.index}"))
         emit(progress, stage="verify", step=part.index + 1, total=len(parts), message="verifying the saved model")
+    exact = [_exact(after, part, config) for part in parts]
     emit(progress, stage="utility", step=1, message="measuring utility after unlearning")
     utility_after = utility.measure(after)
     verdict, verdicts = verify.decide_batch(
-        [verify.SubjectCheck(report_after=p.report_after, attributes=p.forgotten, heldout_families=p.heldout_families)
-         for p in parts], utility_before=utility_before, utility_after=utility_after, bounds=config.bounds)
+        [verify.SubjectCheck(report_after=p.report_after, attributes=p.forgotten, heldout_families=p.heldout_families,
+                             exact=e) for p, e in zip(parts, exact, strict=True)],
+        utility_before=utility_before, utility_after=utility_after, bounds=config.bounds)
     records, reasons = check_earlier(after, list(earlier or ()), config=config, progress=progress)
     attacks: dict[str, Any] = {}
     if config.attacks:
@@ -82,7 +84,21 @@ def verify_saved(model_dir: Path, parts: list[Part], *, utility: UtilityInputs, 
         kept = [] if verdict.passed else list(verdict.reasons)
         verdict = dataclasses.replace(verdict, passed=False, reasons=kept + reasons)
     return Verification(verdict=verdict, verdicts=verdicts, utility_after=utility_after, earlier=records,
-                        attacks=attacks)
+                        attacks=attacks, exact=exact)
+
+
+def _exact(after: Any, part: Part, config: UnlearnConfig) -> dict[str, Any]:
+    """The exact leak of each value of a forgotten attribute, submitted or discovered, after every prompt the
+    verification asked (``probe.exact``)."""
+    from workers.engine.probe.exact import exact_leaks
+    from workers.engine.probe.runner import all_known
+
+    values = [v for v in all_known(part.subject, part.discovered) if v.attribute in set(part.forgotten)]
+    probe = probe_config(config)
+    bounds = config.bounds
+    return exact_leaks(after, part.report_after, values, temperature=probe.temperature, top_p=probe.top_p,
+                       draws=bounds.exact_leak_draws,
+                       bound=bounds.max_exact_leak if bounds.max_exact_leak is not None else 1.0)
 
 
 def assemble(*, config: UnlearnConfig, method: Method, params: Mapping[str, float], lr: float, parts: list[Part],
@@ -100,8 +116,9 @@ def assemble(*, config: UnlearnConfig, method: Method, params: Mapping[str, floa
         "forget_set": {"found": p.found, "kept_as_retain": len(p.kept)},
         "probe_before": ev.redact_report(p.report_before),
         "probe_after": ev.redact_report(p.report_after),
+        "exact_leak": e,
         "verdict": v.to_dict(),
-    } for p, v in zip(parts, verification.verdicts, strict=True)]
+    } for p, v, e in zip(parts, verification.verdicts, verification.exact, strict=True)]
     first = per_subject[0]
     outcome = training.outcome
     return {
@@ -120,6 +137,7 @@ def assemble(*, config: UnlearnConfig, method: Method, params: Mapping[str, floa
         "forgotten_attributes": first["forgotten_attributes"],
         "probe_before": first["probe_before"],
         "probe_after": first["probe_after"],
+        "exact_leak": first["exact_leak"],
         "forget_set": {"found": sum(p.found for p in parts), "examples": len(data.forget),
                        "batches": training.forget_batches, "on_policy_examples": training.on_policy_examples,
                        "format_tokens": training.format_tokens, "confirmed_only": config.confirmed_only},

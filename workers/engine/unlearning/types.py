@@ -249,6 +249,7 @@ class Verification:
     utility_after: dict[str, Any]
     earlier: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # per earlier erasure, no personal data
     attacks: dict[str, Any] = dataclasses.field(default_factory=dict)  # per attack check (``attacks.run_attacks``)
+    exact: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # per subject (``probe.exact``)
 
 
 @dataclass

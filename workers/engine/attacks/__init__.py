@@ -81,7 +81,7 @@ def run_attacks(loaded: Any, targets: Sequence[Target], names: Sequence[str], *,
                         "subjects": subjects}
         if not passed and name in gating:
             reasons.append(f"attack {name}: {rate:.1%} of answers in a prompt family leak a forgotten detail "
-                           f"(bar {max_leak_rate:.0%})")
+                           f"(or its exact chance within {settings.exact_draws} samples; bar {max_leak_rate:.0%})")
     emit(progress, stage="attacks", step=len(names), total=len(names), message="attacks done")
     return record, reasons
 

@@ -36,6 +36,7 @@ class AttackSettings:
     relearn_lr: float = 1e-3
     multiquery_samples: int = 20
     multiquery_temperature: float = 1.0
+    exact_draws: int = 20  # the exact leak (``probe.exact``) is the chance of a hit within this many samples
     seed: int = 0
 
 
@@ -72,4 +73,7 @@ class Outcome:
 
 
 def worst(outcomes: Sequence[Outcome]) -> float:
-    return max((o.to_dict()["max_family_rate"] for o in outcomes), default=0.0)
+    """The worst leak of any variant: the share of answers in a prompt family that hold a forgotten value, or,
+    where the variant measured it, the exact chance that ``exact_draws`` samples write one after some prompt."""
+    return max((max(o.to_dict()["max_family_rate"], o.details.get("exact", {}).get("max_leak", 0.0))
+                for o in outcomes), default=0.0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from workers.engine.attacks.base import AttackSettings, Outcome, Target
+from workers.engine.attacks.base import MAX_LEAK_RATE, AttackSettings, Outcome, Target
 from workers.engine.probe.config import ProbeConfig
 
 GROUP = 32
@@ -69,13 +69,19 @@ def quantized_copy(loaded: Any, variant: str) -> Any:
 
 
 def attack(loaded: Any, target: Target, *, config: ProbeConfig, settings: AttackSettings) -> list[Outcome]:
-    from workers.engine.probe.runner import run_probe
+    """Each variant re-probed, and the exact leak of every forgotten value after each prompt it asked measured on
+    the quantised weights (``probe.exact``): a value a quantised model gives one time in fifty is caught too."""
+    from workers.engine.probe.exact import exact_leaks
+    from workers.engine.probe.runner import all_known, run_probe
 
+    values = [v for v in all_known(target.subject, list(target.discovered)) if v.attribute in target.attributes]
     outcomes = []
     for variant in ("int8", "int4"):
         quantized = quantized_copy(loaded, variant)
         report = run_probe(quantized, target.subject, config=config, contexts=list(target.contexts),
                            discovered=list(target.discovered), fast=False)
-        outcomes.append(Outcome(variant, report.findings, target.attributes))
+        exact = exact_leaks(quantized, report, values, temperature=config.temperature, top_p=config.top_p,
+                            draws=settings.exact_draws, bound=MAX_LEAK_RATE)
+        outcomes.append(Outcome(variant, report.findings, target.attributes, details={"exact": exact}))
         del quantized
     return outcomes

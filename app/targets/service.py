@@ -39,8 +39,10 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 
 
 def _check_dir(path: str | Path) -> tuple[Path, str]:
+    # No "~" expansion: a web caller's "~" is not the server's home, "~user" raised RuntimeError (a 500) for an
+    # unknown user, and a message naming the expanded path told the caller where the server's home folder is.
     try:
-        model_dir = check_model_dir(Path(path).expanduser())
+        model_dir = check_model_dir(Path(path))
         return model_dir.resolve(), weights_sha256(model_dir)
     except UnusablePath as exc:
         raise InvalidInput(str(exc), details={"field": "path"}) from None
@@ -58,7 +60,7 @@ def _check_corpus(path: str | Path | None) -> str | None:
     if path is None or not str(path).strip():
         return None
     try:
-        return str(check_corpus_path(Path(str(path).strip()).expanduser()).resolve())
+        return str(check_corpus_path(Path(str(path).strip())).resolve())
     except UnusablePath as exc:
         raise InvalidInput(str(exc), details={"field": "corpus"}) from None
     except OSError as exc:

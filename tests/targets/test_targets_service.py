@@ -49,6 +49,21 @@ def test_add_model_refuses_a_missing_directory(session, tmp_path) -> None:
     assert caught.value.details == {"field": "path"}
 
 
+@pytest.mark.parametrize("path", ["~nosuchuser/m", "~/m", "~root/m"])
+def test_a_home_directory_path_is_taken_as_typed_and_never_names_the_servers_home(session, path, tmp_path) -> None:
+    """"~" is not expanded: it is the caller's input, not the server's home (an unknown user raised a 500)."""
+    for field in ("path", "corpus"):
+        with pytest.raises(InvalidInput) as caught:
+            if field == "path":
+                targets.add_model(session=session, name="t1", path=path, actor=OFFICER)
+            else:
+                targets.add_model(session=session, name="t1", path=_model_dir(tmp_path / "m"), actor=OFFICER,
+                                  corpus=path)
+        message = str(caught.value)
+        assert str(Path.home()) not in message and caught.value.details == {"field": field}
+        assert field == "corpus" or path in message
+
+
 def test_add_model_refuses_a_directory_without_config_or_weights(session, tmp_path) -> None:
     bare = tmp_path / "bare"
     bare.mkdir()

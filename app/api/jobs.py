@@ -13,13 +13,13 @@ from app.api.errors import actor
 from app.api.schemas import DiscoveryBody, JobRead, UnlearningBody
 from app.api.views import job_read
 from app.apikeys.models import ApiKey
-from app.core.deps import SessionDep, require_scope
+from app.core.deps import AuthFirstRoute, SessionDep, require_scope
 from app.core.fields import path_id
 from app.core.responses import ITEM_ERRORS, WRITE_ERRORS, error_responses
 from app.jobs import service as jobs_service
 from app.requests import service as request_service
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], route_class=AuthFirstRoute)
 
 Operator = Annotated[ApiKey, Depends(require_scope("jobs:write"))]
 Watcher = Annotated[ApiKey, Depends(require_scope("jobs:write", "requests:read"))]

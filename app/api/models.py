@@ -10,14 +10,14 @@ from app.api.errors import actor
 from app.api.schemas import ModelCreate, ModelDetail, ModelRead, ModelRestored, ReopenedRequest, RestoreBody
 from app.api.views import model_detail, model_read
 from app.apikeys.models import ApiKey
-from app.core.deps import SessionDep, require_scope
+from app.core.deps import AuthFirstRoute, SessionDep, require_scope
 from app.core.errors import NotFound
 from app.core.fields import path_id
 from app.core.responses import ITEM_ERRORS, WRITE_ERRORS, error_responses
 from app.targets import service as target_service
 from app.targets.models import TargetModel
 
-router = APIRouter(prefix="/models", tags=["models"])
+router = APIRouter(prefix="/models", tags=["models"], route_class=AuthFirstRoute)
 
 Reader = Annotated[ApiKey, Depends(require_scope("models:read"))]
 Writer = Annotated[ApiKey, Depends(require_scope("models:write"))]

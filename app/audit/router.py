@@ -10,12 +10,12 @@ from app.apikeys.models import ApiKey
 from app.audit import service as audit_service
 from app.audit.bundle import build_bundle, dumps
 from app.audit.schemas import AuditEntryRead, AuditVerifyRead
-from app.core.deps import SessionDep, require_scope
+from app.core.deps import AuthFirstRoute, SessionDep, require_scope
 from app.core.fields import path_id
 from app.core.responses import ITEM_ERRORS
 from app.requests import service as request_service
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], route_class=AuthFirstRoute)
 Auditor = Annotated[ApiKey, Depends(require_scope("audit:read"))]
 RequestId = path_id("The request's id.")
 

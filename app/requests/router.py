@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from app.apikeys.models import ApiKey
-from app.core.deps import SessionDep, SettingsDep, require_scope
+from app.core.deps import AuthFirstRoute, SessionDep, SettingsDep, require_scope
 from app.core.fields import path_id
 from app.core.responses import ITEM_ERRORS, WRITE_ERRORS, error_responses
 from app.requests import service
@@ -27,7 +27,7 @@ from app.requests.service import MAX_PAGE
 from app.requests.statuses import RequestStatus
 from app.requests.views import to_detail, to_read
 
-router = APIRouter(prefix="/requests", tags=["requests"])
+router = APIRouter(prefix="/requests", tags=["requests"], route_class=AuthFirstRoute)
 
 RequestId = path_id("The request's id.")
 

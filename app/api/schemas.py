@@ -70,8 +70,9 @@ ModelPath = required_text(MAX_PATH, "A Hugging Face model directory on the worke
                                     "hold config.json and *.safetensors weights (else 422).")
 CorpusPath = optional_text(MAX_PATH, "Optional: the model's training data on the workers' file system (a .txt, .jsonl, "
                                      ".parquet or gzip file, or a folder of them; else 422).")
-Description = optional_text(MAX_DESCRIPTION)
-Reason = required_text(MAX_REASON, "Kept as a hash in the audit log; at least one non-blank character.")
+Description = optional_text(MAX_DESCRIPTION, lines=True)
+Reason = required_text(MAX_REASON, "Kept as a hash in the audit log; at least one visible character.",
+                       lines=True)
 ModelId = token(MAX_ID, "A model's id. Defaults to the request's model (or the only one).")
 
 

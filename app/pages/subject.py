@@ -41,10 +41,12 @@ _LABELS = {
 
 
 def _max_lengths() -> dict[str, int | None]:
-    """The schema's limits, so that the form's maxlength attributes can never disagree with validation."""
+    """The schema's limits, so that the form's maxlength attributes can never disagree with validation (read from
+    the JSON schema: an optional field's limit sits inside its ``anyOf``)."""
     limits: dict[str, int | None] = {}
-    for name, field in RequestCreate.model_fields.items():
-        limits[name] = next((m.max_length for m in field.metadata if getattr(m, "max_length", None)), None)
+    for name, prop in RequestCreate.model_json_schema()["properties"].items():
+        options = [prop, *prop.get("anyOf", ())]
+        limits[name] = next((o["maxLength"] for o in options if "maxLength" in o), None)
     return limits
 
 
@@ -63,6 +65,8 @@ def _field_errors(exc: ValidationError, values: dict[str, str]) -> dict[str, str
             errors[name] = f"Enter your {label.lower()}."
         elif name == "email":
             errors[name] = "Enter a valid email address, like name@example.com."
+        elif err["type"] == "value_error":  # the text policy's own words (app.core.fields)
+            errors[name] = f"{label} {str(err['msg']).removeprefix('Value error, ')}."
         else:
             errors[name] = f"{label} is not valid."
     return {name: errors[name] for name in FORM_FIELDS if name in errors}

@@ -25,8 +25,8 @@ MAX_REASON = 2000
 MAX_OFFSET = 10_000_000
 
 # Lengths are checked on the text as sent, then it is stripped (see app.core.fields).
-Reason = required_text(MAX_REASON, "Read by the subject; at least one non-blank character.")
-OptionalReason = optional_text(MAX_REASON)
+Reason = required_text(MAX_REASON, "Read by the subject; at least one visible character.", lines=True)
+OptionalReason = optional_text(MAX_REASON, lines=True)
 
 
 def _any_case(word: str) -> str:
@@ -52,9 +52,9 @@ class RequestCreate(BaseModel):
         max_length=MAX_EMAIL, json_schema_extra={"pattern": EMAIL_PATTERN},
         description="An address that can receive mail: not in a special-use domain such as .test or .local.")
     phone: optional_text(MAX_PHONE) | None = None  # type: ignore[valid-type]
-    postal_address: optional_text(MAX_ADDRESS) | None = None  # type: ignore[valid-type]
-    other_identifiers: optional_text(MAX_OTHER) | None = None  # type: ignore[valid-type]
-    details: optional_text(MAX_DETAILS) | None = None  # type: ignore[valid-type]
+    postal_address: optional_text(MAX_ADDRESS, lines=True) | None = None  # type: ignore[valid-type]
+    other_identifiers: optional_text(MAX_OTHER, lines=True) | None = None  # type: ignore[valid-type]
+    details: optional_text(MAX_DETAILS, lines=True) | None = None  # type: ignore[valid-type]
     target_model: optional_text(MAX_TARGET) | None = None  # type: ignore[valid-type]
 
     @field_validator("phone", "postal_address", "other_identifiers", "details", "target_model", mode="after")

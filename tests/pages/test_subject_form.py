@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import pytest
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -79,6 +81,46 @@ def test_oversized_field_is_refused_and_nothing_is_stored(client: TestClient, se
     assert response.status_code == 422
     assert f"Full name must be at most {MAX_NAME} characters." in response.text
     assert counts(session) == before
+
+
+def test_every_optional_input_has_its_limit_and_an_over_long_one_names_it(client: TestClient,
+                                                                         session: Session) -> None:
+    from app.requests.schemas import MAX_ADDRESS, MAX_DETAILS, MAX_OTHER, MAX_PHONE, MAX_TARGET
+
+    page = client.get("/").text
+    for limit in (MAX_PHONE, MAX_ADDRESS, MAX_OTHER, MAX_DETAILS, MAX_TARGET):
+        assert f'maxlength="{limit}"' in page
+    token = csrf_token(page)
+    response = client.post("/requests", data=_valid_form(token, phone="1" * (MAX_PHONE + 1)))
+    assert response.status_code == 422 and f"Phone number must be at most {MAX_PHONE} characters." in response.text
+
+
+@pytest.mark.parametrize("field,text,shown", [
+    ("full_name", "\x01\x02\x03", "U+0001"), ("full_name", "\u200b\u200b", "U+200B"),
+    ("full_name", "Ada\u202eecalevol", "U+202E"), ("full_name", "Ada\x1b[31m", "U+001B"),
+    ("full_name", "Ada\x07", "U+0007"), ("full_name", "Ada\r\nLovelace", "line break"),
+    ("full_name", "Ada\x85", "U+0085"), ("full_name", "\ufeff", "U+FEFF"), ("full_name", "Ada \ufffd", "U+FFFD"),
+    ("details", "line one\u2066hidden", "U+2066"), ("phone", "+44\u200d20", "U+200D"),
+])
+def test_control_and_invisible_characters_are_refused_with_a_clear_message(client: TestClient, session: Session,
+                                                                          field: str, text: str,
+                                                                          shown: str) -> None:
+    token = csrf_token(client.get("/").text)
+    before = counts(session)
+    response = client.post("/requests", data=_valid_form(token, **{field: text}))
+    assert response.status_code == 422, response.text
+    assert "must not hold a" in response.text and shown in response.text
+    assert counts(session) == before
+
+
+def test_a_multi_line_field_keeps_its_lines_and_text_is_stored_normalised(client: TestClient,
+                                                                          session: Session) -> None:
+    from app.requests.schemas import RequestCreate
+
+    data = RequestCreate(full_name="Jose\u0301 Mari\u0301a", email="jm@example.org",
+                         details="first line\r\nsecond\tline")
+    assert data.full_name == "José María" and len(data.full_name) == 10  # NFC: one code point per letter
+    assert data.details == "first line\r\nsecond\tline"
 
 
 def test_missing_or_wrong_csrf_token_is_refused_with_403_and_nothing_is_stored(

@@ -38,7 +38,9 @@ def configure_logging(level: str = "INFO") -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(_STDERR),
+        # One write per line (WriteLogger writes the line and its newline together, print() in two calls): with
+        # several processes on one stream (rtbf serve --workers N), lines interleaved mid-line.
+        logger_factory=structlog.WriteLoggerFactory(_STDERR),
         cache_logger_on_first_use=True,
     )
 

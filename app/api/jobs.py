@@ -13,9 +13,10 @@ from app.api.errors import actor
 from app.api.schemas import DiscoveryBody, JobRead, UnlearningBody
 from app.api.views import job_read
 from app.apikeys.models import ApiKey
-from app.core.deps import AuthFirstRoute, SessionDep, require_scope
+from app.core.deps import AuthFirstRoute, SessionDep, SettingsDep, require_scope
 from app.core.fields import path_id
 from app.core.responses import ITEM_ERRORS, WRITE_ERRORS, error_responses
+from app.idempotency.service import IdempotencyKey, idempotent
 from app.jobs import service as jobs_service
 from app.requests import service as request_service
 
@@ -30,22 +31,31 @@ JobId = path_id("The job's id.")
 @router.post("/requests/{request_id}/discovery", operation_id="startDiscovery", response_model=JobRead,
              status_code=status.HTTP_202_ACCEPTED, responses=WRITE_ERRORS,
              summary="Probe the model for the subject's data (pending review, approved or failed requests)")
-def start_discovery(request_id: RequestId, session: SessionDep, key: Operator,
-                    body: DiscoveryBody | None = None) -> JobRead:
-    job = jobs_service.start_discovery(session=session, request_id=request_id, actor=actor(key),
-                                       model_id=body.model_id if body else None)
-    return job_read(job)
+def start_discovery(request_id: RequestId, session: SessionDep, settings: SettingsDep, key: Operator,
+                    body: DiscoveryBody | None = None, idempotency_key: IdempotencyKey = None) -> JobRead:
+    def start() -> JobRead:
+        return job_read(jobs_service.start_discovery(session=session, request_id=request_id, actor=actor(key),
+                                                     model_id=body.model_id if body else None))
+
+    return idempotent(session=session, settings=settings, caller=actor(key), operation="startDiscovery",
+                      key=idempotency_key, body={"request_id": request_id, "model_id": body.model_id if body else None},
+                      status_code=status.HTTP_202_ACCEPTED, produce=start)
 
 
 @router.post("/jobs/unlearning", operation_id="startUnlearning", response_model=JobRead,
              status_code=status.HTTP_202_ACCEPTED, responses=WRITE_ERRORS,
              summary="Remove the found data of one or more approved requests (one job, one new model version)")
-def start_unlearning(body: UnlearningBody, session: SessionDep, key: Operator) -> JobRead:
-    params = body.params.model_dump(exclude_none=True) if body.params else None
-    job = jobs_service.start_unlearning(session=session, request_ids=body.request_ids, actor=actor(key),
-                                        method=body.method, attributes=body.attributes, params=params,
-                                        attacks=body.attacks, gating_attacks=body.gating_attacks)
-    return job_read(job)
+def start_unlearning(body: UnlearningBody, session: SessionDep, settings: SettingsDep, key: Operator,
+                     idempotency_key: IdempotencyKey = None) -> JobRead:
+    def start() -> JobRead:
+        params = body.params.model_dump(exclude_none=True) if body.params else None
+        job = jobs_service.start_unlearning(session=session, request_ids=body.request_ids, actor=actor(key),
+                                            method=body.method, attributes=body.attributes, params=params,
+                                            attacks=body.attacks, gating_attacks=body.gating_attacks)
+        return job_read(job)
+
+    return idempotent(session=session, settings=settings, caller=actor(key), operation="startUnlearning",
+                      key=idempotency_key, body=body, status_code=status.HTTP_202_ACCEPTED, produce=start)
 
 
 @router.get("/requests/{request_id}/jobs", operation_id="listRequestJobs", response_model=list[JobRead],

@@ -10,10 +10,11 @@ from app.api.errors import actor
 from app.api.schemas import ModelCreate, ModelDetail, ModelRead, ModelRestored, ReopenedRequest, RestoreBody
 from app.api.views import model_detail, model_read
 from app.apikeys.models import ApiKey
-from app.core.deps import AuthFirstRoute, SessionDep, require_scope
+from app.core.deps import AuthFirstRoute, SessionDep, SettingsDep, require_scope
 from app.core.errors import NotFound
 from app.core.fields import path_id
 from app.core.responses import ITEM_ERRORS, WRITE_ERRORS, error_responses
+from app.idempotency.service import IdempotencyKey, idempotent
 from app.targets import service as target_service
 from app.targets.models import TargetModel
 
@@ -41,10 +42,15 @@ def list_models(session: SessionDep, key: Reader) -> list[ModelRead]:
 @router.post("", operation_id="registerModel", status_code=status.HTTP_201_CREATED, response_model=ModelDetail,
              responses=error_responses(400, 409, 422),
              summary="Register a Hugging Face model directory (it becomes version 1; weights hashed, not loaded)")
-def register_model(body: ModelCreate, session: SessionDep, key: Writer) -> ModelDetail:
-    model = target_service.add_model(session=session, name=body.name, path=body.path, actor=actor(key),
-                                     description=body.description, corpus=body.corpus)
-    return model_detail(model, session)
+def register_model(body: ModelCreate, session: SessionDep, settings: SettingsDep, key: Writer,
+                   idempotency_key: IdempotencyKey = None) -> ModelDetail:
+    def register() -> ModelDetail:
+        model = target_service.add_model(session=session, name=body.name, path=body.path, actor=actor(key),
+                                         description=body.description, corpus=body.corpus)
+        return model_detail(model, session)
+
+    return idempotent(session=session, settings=settings, caller=actor(key), operation="registerModel",
+                      key=idempotency_key, body=body, status_code=status.HTTP_201_CREATED, produce=register)
 
 
 @router.get("/{model_id}", operation_id="getModel", response_model=ModelDetail, responses=ITEM_ERRORS,

@@ -10,6 +10,7 @@ from app.apikeys.models import ApiKey
 from app.core.deps import AuthFirstRoute, SessionDep, SettingsDep, require_scope
 from app.core.fields import path_id
 from app.core.responses import ITEM_ERRORS, WRITE_ERRORS, error_responses
+from app.idempotency.service import IdempotencyKey, idempotent
 from app.requests import service
 from app.requests.models import ErasureRequest
 from app.requests.schemas import (
@@ -43,20 +44,25 @@ def _actor(key: ApiKey) -> str:
 
 @router.post(
     "", operation_id="createRequest", status_code=status.HTTP_201_CREATED, response_model=RequestCreated,
-    responses=error_responses(400, 422),
+    responses=error_responses(400, 409, 422),
     summary="File a request for a subject whose identity the caller has verified",
 )
-def create_request(body: RequestCreate, session: SessionDep, settings: SettingsDep, key: Writer) -> RequestCreated:
-    created = service.create_request(
-        session=session, data=body, channel="api", verified=True, actor=_actor(key), settings=settings
-    )
-    # The caller wrote these identifiers, so it gets them back whether or not it may read others.
-    detail = to_detail(created.request, with_identifiers=True)
-    return RequestCreated(
-        **detail.model_dump(),
-        status_token=created.status_token,
-        status_url=settings.base_url.rstrip("/") + service.status_path(created.status_token),
-    )
+def create_request(body: RequestCreate, session: SessionDep, settings: SettingsDep, key: Writer,
+                   idempotency_key: IdempotencyKey = None) -> RequestCreated:
+    def create() -> RequestCreated:
+        created = service.create_request(
+            session=session, data=body, channel="api", verified=True, actor=_actor(key), settings=settings
+        )
+        # The caller wrote these identifiers, so it gets them back whether or not it may read others.
+        detail = to_detail(created.request, with_identifiers=True)
+        return RequestCreated(
+            **detail.model_dump(),
+            status_token=created.status_token,
+            status_url=settings.base_url.rstrip("/") + service.status_path(created.status_token),
+        )
+
+    return idempotent(session=session, settings=settings, caller=_actor(key), operation="createRequest",
+                      key=idempotency_key, body=body, status_code=status.HTTP_201_CREATED, produce=create)
 
 
 @router.get("", operation_id="listRequests", response_model=RequestPage, responses=error_responses(422),

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -49,18 +49,23 @@ def _find(session: Session, caller: str, operation: str, key_hash: str) -> Idemp
         IdempotencyRecord.key_hash == key_hash, IdempotencyRecord.created_at >= utcnow() - TTL))
 
 
-def _replay(record: IdempotencyRecord, body_hash: str, settings: Settings) -> JSONResponse:
+def _json_replay(content: Any, status_code: int) -> Response:
+    return JSONResponse(status_code=status_code, content=content, headers={"Idempotent-Replayed": "true"})
+
+
+def _replay(record: IdempotencyRecord, body_hash: str, settings: Settings,
+            replay: Callable[[Any, int], Response]) -> Response:
     if record.body_hash != body_hash:
         raise Conflict("This Idempotency-Key was already used with another body; use a new key for a new call.",
                        code="idempotency_key_reused")
-    return JSONResponse(status_code=record.status_code, content=json.loads(decrypt(record.response_enc,
-                                                                                    settings=settings)),
-                        headers={"Idempotent-Replayed": "true"})
+    return replay(json.loads(decrypt(record.response_enc, settings=settings)), record.status_code)
 
 
 def idempotent(*, session: Session, settings: Settings, caller: str, operation: str, key: str | None,
-               body: BaseModel | dict[str, Any] | None, status_code: int, produce: Callable[[], Any]) -> Any:
-    """``produce()``'s answer, or with a ``key`` seen before for this caller and operation, the first answer."""
+               body: BaseModel | dict[str, Any] | None, status_code: int, produce: Callable[[], Any],
+               replay: Callable[[Any, int], Response] = _json_replay) -> Any:
+    """``produce()``'s answer, or with a ``key`` seen before for this caller and operation, the first answer as
+    ``replay(content, status_code)`` makes it (a JSON answer by default; a page makes its redirect again)."""
     if key is None:
         return produce()
     key_hash = _sha(key)
@@ -68,7 +73,7 @@ def idempotent(*, session: Session, settings: Settings, caller: str, operation: 
     body_hash = _sha(json.dumps(payload, sort_keys=True, ensure_ascii=False))
     found = _find(session, caller, operation, key_hash)
     if found is not None:
-        return _replay(found, body_hash, settings)
+        return _replay(found, body_hash, settings, replay)
     result = produce()
     content = jsonable_encoder(result)
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utcnow() - TTL))
@@ -85,6 +90,6 @@ def idempotent(*, session: Session, settings: Settings, caller: str, operation: 
         found = _find(session, caller, operation, key_hash)
         if found is None:
             raise
-        return _replay(found, body_hash, settings)
+        return _replay(found, body_hash, settings, replay)
     savepoint.commit()
     return result

@@ -6,6 +6,7 @@ is stored, so the link in the subject's hands is the only way in.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session
 from app.audit.models import AuditEntry
 from app.core.config import Settings
 from app.core.errors import CodeRejected, DomainError
+from app.idempotency.service import MAX_KEY as MAX_SUBMISSION
+from app.idempotency.service import idempotent
 from app.pages.dependencies import BrowserSession, CsrfForm, PageDb
 from app.pages.routing import PageRoute, discard_changes
 from app.pages.templating import redirect, render
@@ -72,11 +75,13 @@ def _field_errors(exc: ValidationError, values: dict[str, str]) -> dict[str, str
     return {name: errors[name] for name in FORM_FIELDS if name in errors}
 
 
-def _form_page(request: Request, *, values: dict[str, str], errors: dict[str, str], status_code: int) -> Response:
+def _form_page(request: Request, *, values: dict[str, str], errors: dict[str, str], status_code: int,
+               submission: str | None = None) -> Response:
     return render(
         request,
         "subject/form.html",
-        {"values": values, "errors": errors, "maxlengths": _max_lengths()},
+        {"values": values, "errors": errors, "maxlengths": _max_lengths(),
+         "submission": submission or secrets.token_urlsafe(24)},
         status_code=status_code,
     )
 
@@ -92,11 +97,21 @@ def submit_request(request: Request, form: CsrfForm, db: PageDb) -> Response:
     try:
         data = RequestCreate(**values)
     except ValidationError as exc:
-        return _form_page(request, values=values, errors=_field_errors(exc, values), status_code=422)
-    created = request_service.create_request(
-        session=db, data=data, channel="web", settings=request.app.state.settings
-    )
-    return redirect(f"/status/{created.status_token}/verify")
+        return _form_page(request, values=values, errors=_field_errors(exc, values), status_code=422,
+                          submission=str(form.get("submission") or "")[:MAX_SUBMISSION] or None)
+    settings = request.app.state.settings
+
+    def create() -> dict[str, str]:
+        created = request_service.create_request(session=db, data=data, channel="web", settings=settings)
+        return {"location": f"/status/{created.status_token}/verify"}
+
+    # A form sent twice (a double click, a resubmit after a timeout) files one request: the form carries a
+    # random submission key, and a second post of it is answered with the first one's redirect.
+    submission = str(form.get("submission") or "")[:MAX_SUBMISSION] or None
+    answer = idempotent(session=db, settings=settings, caller="web-form", operation="submitRequest",
+                        key=submission, body=values, status_code=303, produce=create,
+                        replay=lambda content, _status: redirect(content["location"]))
+    return answer if isinstance(answer, Response) else redirect(answer["location"])
 
 
 def _resends_left(req: ErasureRequest, settings: Settings) -> int | None:

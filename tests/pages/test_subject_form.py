@@ -123,6 +123,24 @@ def test_a_multi_line_field_keeps_its_lines_and_text_is_stored_normalised(client
     assert data.details == "first line\r\nsecond\tline"
 
 
+def test_a_form_sent_twice_files_one_request_and_both_posts_lead_to_the_same_page(client: TestClient,
+                                                                                  session: Session) -> None:
+    import re
+
+    page = client.get("/").text
+    submission = re.search(r'name="submission" value="([^"]+)"', page).group(1)
+    assert submission != re.search(r'name="submission" value="([^"]+)"', client.get("/").text).group(1)
+    form = {**_valid_form(csrf_token(page)), "submission": submission}
+    before = counts(session)
+    first = client.post("/requests", data=form, follow_redirects=False)
+    second = client.post("/requests", data=form, follow_redirects=False)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert counts(session)[0] == before[0] + 1
+    other = client.post("/requests", data={**form, "submission": "another-form"}, follow_redirects=False)
+    assert other.status_code == 303 and counts(session)[0] == before[0] + 2  # a new form is a new request
+
+
 def test_missing_or_wrong_csrf_token_is_refused_with_403_and_nothing_is_stored(
     client: TestClient, session: Session
 ) -> None:

@@ -49,6 +49,31 @@ class SubjectEvidence:
     training_families: list[str]
     held_out_families: list[str]
     attributes: list[AttributeRows]
+    exact: ExactCheck | None = None
+
+
+@dataclass(frozen=True)
+class ExactCheck:
+    """The exact leak check of one subject (``workers.engine.probe.exact``): counts and chances only."""
+
+    draws: int
+    bound: float
+    pairs: int
+    above: int
+    max_leak: float
+    worst_family: str | None
+
+    @property
+    def worst_family_label(self) -> str:
+        return family_label(self.worst_family) if self.worst_family else ""
+
+
+def _exact(record: Any) -> ExactCheck | None:
+    if not isinstance(record, dict) or not record.get("pairs"):
+        return None
+    return ExactCheck(draws=_int(record.get("draws")), bound=_number(record.get("bound")) or 0.0,
+                      pairs=_int(record.get("pairs")), above=_int(record.get("above")),
+                      max_leak=_number(record.get("max_leak")) or 0.0, worst_family=record.get("worst_family"))
 
 
 class _Rates:
@@ -225,7 +250,8 @@ def _subject(entry: dict[str, Any], *, request_id: str | None, reference: str | 
     verdict = entry.get("verdict") or {}
     return SubjectEvidence(index=index, request_id=request_id, reference=reference,
                            passed=verdict.get("passed"), reasons=list(verdict.get("reasons") or []),
-                           training_families=training, held_out_families=held_out, attributes=rows)
+                           training_families=training, held_out_families=held_out, attributes=rows,
+                           exact=_exact(entry.get("exact_leak")))
 
 
 def _int(value: Any) -> int:

@@ -169,7 +169,8 @@ ATTACKS = {
 }
 
 
-def _unlearned(session: Session, req: ErasureRequest, tmp_path: Path, attacks: dict[str, Any] | None) -> Job:
+def _unlearned(session: Session, req: ErasureRequest, tmp_path: Path, attacks: dict[str, Any] | None,
+               exact: dict[str, Any] | None = None) -> Job:
     from workers.engine.evidence import write_evidence
 
     _ready(session, req)
@@ -178,6 +179,9 @@ def _unlearned(session: Session, req: ErasureRequest, tmp_path: Path, attacks: d
     # The plain verification passes (no answer leaks after unlearning); the attacks decide the verdict.
     proof = evidence(base_sha256=job.base_version.weights_sha256, result_sha256="be" * 32, passed=True)
     reasons = []
+    if exact is not None:
+        for subject in proof.get("subjects") or []:
+            subject["exact_leak"] = exact
     if attacks is not None:
         proof["attacks"] = attacks
         reasons = ["attack quantize: 50.0% of answers in a prompt family leak a forgotten detail (bar 2%)"]
@@ -236,3 +240,16 @@ def test_evidence_without_attack_checks_has_no_attack_section(
     text = officer_client.get(f"/officer/jobs/{job.id}").text
     assert "Verdict: the removal is verified" in text
     assert "attacks-table" not in text and 'data-chart="attacks"' not in text
+
+
+def test_the_evidence_page_states_the_exact_check_of_each_subject(
+    officer_client: TestClient, session: Session, make_request: RequestFactory, model: TargetModel, tmp_path: Path
+) -> None:
+    exact = {"draws": 20, "bound": 0.02, "pairs": 348, "above": 3, "greedy": 1, "max_leak": 0.61,
+             "worst_family": "elicited-heldout", "families": {"elicited-heldout": 0.61}, "attributes": {"email": 0.61}}
+    job = _unlearned(session, make_request(), tmp_path, None, exact=exact)
+    text = officer_client.get(f"/officer/jobs/{job.id}").text
+    line = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text[text.index("data-exact"):text.index("</p>",
+                                                                                         text.index("data-exact"))]))
+    assert "20 sampled answers" in line and "348 question and detail pairs" in line and "61%" in line
+    assert "3 above the 2% bar" in line

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,12 +217,15 @@ def _filler(rng: random.Random) -> str:
             f"can be reached on foot. {rng.choice(_NOTES)}")
 
 
-def filler_texts(train: int, heldout: int, rng: random.Random) -> tuple[list[str], list[str]]:
-    """``train`` filler documents and ``heldout`` others (all distinct) that are never trained on."""
+def filler_texts(train: int, heldout: int, rng: random.Random,
+                 make: Callable[[random.Random], str] | None = None) -> tuple[list[str], list[str]]:
+    """``train`` filler documents and ``heldout`` others (all distinct) that are never trained on, written by
+    ``make`` (this module's notices by default)."""
+    make = make or _filler
     seen: set[str] = set()
     texts: list[str] = []
     while len(texts) < train + heldout:
-        text = _filler(rng)
+        text = make(rng)
         if text not in seen:
             seen.add(text)
             texts.append(text)

@@ -587,14 +587,9 @@ def _filler_doc(rng: random.Random) -> str:
 
 def filler_docs(train: int, heldout: int, rng: random.Random) -> tuple[list[str], list[str]]:
     """``train`` filler documents and ``heldout`` others (all distinct) that are never trained on."""
-    seen: set[str] = set()
-    texts: list[str] = []
-    while len(texts) < train + heldout:
-        text = _filler_doc(rng)
-        if text not in seen:
-            seen.add(text)
-            texts.append(text)
-    return texts[:train], texts[train:]
+    from bench.foreign.grammar import filler_texts
+
+    return filler_texts(train, heldout, rng, make=_filler_doc)
 
 
 # ---- a seed's documents and the judge's items -------------------------------------------------------------------

@@ -143,3 +143,23 @@ def test_a_tiny_build_is_a_plain_model_of_its_drawn_shape_and_the_judge_finds_wh
     found = judge(model_dir, truth, forgotten=[roster[0]["name"]], half="both", samples=1, loaded=(model, tok))
     assert found["leak_training_greedy"] > 0.5
     assert any(f.startswith("question/") for f in found["families"])
+
+
+def test_judge_seeds_are_drawn_from_1000_up_and_a_seed_summary_flags_a_leaking_certification(capsys):
+    from bench.judged import _seed_summary, draw_judge_seeds, print_seeds
+
+    seeds = draw_judge_seeds(3)
+    assert len(set(seeds)) == 3 and min(seeds) >= 1000 and seeds == sorted(seeds)
+
+    def row(passed: bool, worst: float, judge: float, estimate: float) -> dict:
+        return {"method": "fpga", "passed": passed, "leak_training_after": worst / 2, "leak_paraphrase_after": 0.0,
+                "max_family_leak_after": worst, "others_accuracy_ratio": judge, "others_accuracy_ratio_step": judge,
+                "rtbf_accuracy_ratio": estimate, "perplexity_change": 0.01, "wall_s": 100.0}
+
+    rows = [row(True, 0.5, 0.97, 1.0), row(False, 0.0, 0.95, 0.80), row(True, 0.0, 0.99, 0.99)]
+    summary = _seed_summary(rows, {"fpga": {"others_accuracy_ratio": 0.96}})["fpga"]
+    assert summary["certified_leaking"] == 1 and summary["passed"] == 2 and summary["worst_family_after"] == 0.5
+    assert summary["others_kept_worst"] == 0.95 and abs(summary["estimate_gap"] - 0.15) < 1e-9
+    print_seeds({1234: {"fpga": summary}, 5678: {"fpga": {**summary, "worst_family_after": 0.9}}})
+    out = capsys.readouterr().out
+    assert "worst: 5678" in out and "mean" in out

@@ -78,7 +78,8 @@ def list_requests(
     items, total = service.list_requests(
         session=session, status=status_filter, overdue=overdue, limit=limit, offset=offset
     )
-    return RequestPage(items=[to_read(r) for r in items], total=total, limit=limit, offset=offset)
+    return RequestPage(items=[to_read(r, with_text="requests:read" in key.scopes) for r in items], total=total,
+                       limit=limit, offset=offset)
 
 
 def _detail(request: ErasureRequest, key: ApiKey) -> RequestDetail:

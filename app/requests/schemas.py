@@ -107,6 +107,9 @@ class RequestRead(BaseModel):
     duplicate_of_id: str | None
     created_at: datetime
     updated_at: datetime
+    officer_text_redacted: bool = Field(
+        default=False, description="True when the officers' reasons exist but are left out: they may quote the "
+                                   "subject, so only keys with requests:read see them.")
 
 
 class RequestDetail(RequestRead):

@@ -214,8 +214,8 @@ def _options(kind: str, rng: random.Random, chat_markers: tuple[str, str] | None
         return {"header": c((None, *_LOG_HEADERS)), "line": rng.randrange(len(_LOG_LINES)),
                 "date": c(("iso", "iso_time", "dmy", "compact"))}
     if kind == "prose":
-        return {"intro": c(_INTROS), "join": c(_JOINS), "clauses": "".join(
-            str(rng.randrange(len(_CLAUSES) + 3)) for _ in FIELDS), "outro": rng.random() < 0.5}
+        return {"intro": c(_INTROS), "join": c(_JOINS), "clauses": tuple(
+            rng.randrange(len(_CLAUSES) + 3) for _ in FIELDS), "outro": rng.random() < 0.5}
     raise ValueError(f"unknown kind {kind!r}")
 
 
@@ -502,7 +502,7 @@ def _prose(w: _Writer, fmt: Format, person: Person, rng: random.Random) -> None:
     for index, f in enumerate(fmt.attributes):
         if index:
             w.add(o["join"].format(name=name))
-        pick = int(o["clauses"][FIELDS.index(f)])
+        pick = o["clauses"][FIELDS.index(f)]  # a general clause, or one of the field's own three
         clause = _FIELD_CLAUSES[f][pick - len(_CLAUSES)] if pick >= len(_CLAUSES) else _CLAUSES[pick]
         head, _, tail = clause.partition("{v}")
         w.add(head.format(label=fmt.label(f)))

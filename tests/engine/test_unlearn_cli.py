@@ -118,3 +118,11 @@ def test_unknown_attribute_exits_2(tmp_path, tiny_model_dir, good_subject):
                                       "--out", str(tmp_path / "out")])
     assert res.exit_code == 2
     assert "unknown attribute 'shoe_size'" in res.output
+
+
+@pytest.mark.parametrize("bound", ["0", "-0.1", "nope"])
+def test_a_bad_exact_leak_bound_exits_2_before_loading_the_model(tmp_path, tiny_model_dir, good_subject, bound):
+    res = CliRunner().invoke(_app(), ["--model", str(tiny_model_dir), "--subject", str(good_subject),
+                                      "--max-exact-leak", bound, "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert not (tmp_path / "o").exists()

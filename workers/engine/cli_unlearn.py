@@ -62,12 +62,16 @@ def unlearn(
                                          "quantize, relearn, multiquery, multihop, or all.")] = "",
     gating_attacks: Annotated[str, typer.Option("--gating-attacks", help="The attacks whose leak fails the "
                                                 "verdict; the others only report.")] = "quantize,multiquery",
+    max_exact_leak: Annotated[float, typer.Option(
+        "--max-exact-leak", help="Fail when the exact chance that 20 samples give a forgotten detail back after "
+                                 "any verification prompt passes this (0 < x <= 1; 1 only records it).")] = 0.02,
 ) -> None:
     """Forget a data subject from a model, verify the removal and write the evidence."""
     from workers.engine.errors import EngineError
     from workers.engine.modelio import check_model_dir
     from workers.engine.subject import load_subject
     from workers.engine.unlearning import UnlearnConfig
+    from workers.engine.verify import Bounds
 
     from workers.engine.attacks import parse_attacks
 
@@ -76,7 +80,8 @@ def unlearn(
                                method=method, lora=not full, lr=lr, max_steps=max_steps, seed=seed, rank=rank,
                                alpha=2 * rank, confirmed_only=confirmed_only, init=init, ner=ner,
                                attributes=tuple(attribute) if attribute else None,
-                               corpus=str(corpus) if corpus is not None else None, discovery_budget=discovery_budget)
+                               corpus=str(corpus) if corpus is not None else None, discovery_budget=discovery_budget,
+                               bounds=Bounds(max_exact_leak=None if max_exact_leak >= 1 else max_exact_leak))
         config.validate(subjects=len(subject))
         check_model_dir(model)
         people = [load_subject(path) for path in subject]
@@ -117,6 +122,11 @@ def unlearn(
     console.print(f"other people's accuracy {ub['accuracy']:.3f} -> {ua['accuracy']:.3f}; "
                   f"perplexity {ub['perplexity']:.3f} -> {ua['perplexity']:.3f}; "
                   f"{result.evidence['training']['steps']} steps, {result.evidence['timings']['total_s']:.1f} s")
+    exact = result.evidence.get("exact_leak") or {}
+    if exact.get("pairs"):
+        console.print(f"exact check: at most {exact['max_leak']:.1%} chance that {exact['draws']} samples give a "
+                      f"forgotten detail back ({exact['above']} of {exact['pairs']} prompt-detail pairs above "
+                      f"{exact['bound']:.0%})", highlight=False)
     for name, record in result.evidence["attacks"].items():
         console.print(f"attack {name}: worst family {record['max_family_rate']:.1%} "
                       f"({'gating' if record['gating'] else 'reported'}, {record['seconds']:.1f} s)", highlight=False)

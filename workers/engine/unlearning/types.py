@@ -100,6 +100,9 @@ class UnlearnConfig:
 
         parse_attacks(self.attacks)
         parse_attacks(self.gating_attacks)
+        exact = self.bounds.max_exact_leak
+        if (exact is not None and not 0 < exact <= 1) or self.bounds.exact_leak_draws < 1:
+            raise EngineError("the exact leak bound must be in (0, 1] (or none) and its draws at least 1")
         if self.method not in METHODS:
             raise EngineError(f"unknown method {self.method!r}; choose one of: {', '.join(METHODS)}")
         if self.init not in INITS:

@@ -11,7 +11,7 @@ import random
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.foreign.space import CHAT_MARKERS
+from bench.foreign.formats import CHAT_MARKERS
 
 CONTEXT = 512
 

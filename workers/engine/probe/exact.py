@@ -40,9 +40,9 @@ def leak_at(probability: float, k: int) -> float:
     return -math.expm1(k * math.log1p(-probability))
 
 
-def _rows(tok: Any, context: str, value: str) -> list[tuple[list[int], int]]:
-    """(token ids, where the value starts) for each way of writing ``value`` after ``context``."""
-    base = tok(context)["input_ids"]
+def _rows(tok: Any, context: str, value: str, base: list[int]) -> list[tuple[list[int], int]]:
+    """(token ids, where the value starts) for each way of writing ``value`` after ``context`` (``base``: the
+    context's own ids)."""
     eos = tok.eos_token_id
     rows: list[tuple[list[int], int]] = []
     for continuation in (value, " " + value):
@@ -70,8 +70,11 @@ def value_chances(loaded: Any, pairs: Sequence[tuple[str, str]], *, temperature:
     tok, model = loaded.tokenizer, loaded.model
     limit = context_limit(loaded)
     rows: list[tuple[int, list[int], int]] = []  # (pair, ids, value start)
+    contexts: dict[str, list[int]] = {}  # a prompt is asked about several values: tokenized once
     for index, (context, value) in enumerate(pairs):
-        for ids, start in _rows(tok, context, value):
+        if context not in contexts:
+            contexts[context] = tok(context)["input_ids"]
+        for ids, start in _rows(tok, context, value, contexts[context]):
             if len(ids) > limit:  # keep the value and as much of the context before it as fits
                 cut = len(ids) - limit
                 ids, start = ids[cut:], start - cut

@@ -19,14 +19,28 @@ def _hits(outs: list[str], value: str) -> int:
     return sum(o.startswith(value) or o.startswith(" " + value) for o in outs)
 
 
-@pytest.mark.parametrize("temperature,top_p", [(1.6, 1.0), (2.0, 0.98)])
+def _temperature_for(loaded, pair: tuple[str, str], target: float, top_p: float) -> float:
+    """The temperature at which the model writes ``pair``'s value with about ``target`` chance: the check is then
+    made where sampling could get it wrong, whatever the tiny model's confidence on this machine."""
+    from workers.engine.probe.exact import value_chances
+
+    low, high = 0.5, 20.0
+    for _ in range(25):
+        mid = (low + high) / 2
+        p = value_chances(loaded, [pair], temperature=mid, top_p=top_p)[0].probability
+        low, high = (mid, high) if p > target else (low, mid)
+    return (low + high) / 2
+
+
+@pytest.mark.parametrize("target,top_p", [(0.5, 1.0), (0.3, 0.98)])
 def test_the_exact_chance_agrees_with_sampled_frequencies_within_sampling_error(tiny_loaded, tiny_memorised,
-                                                                               temperature, top_p):
+                                                                               target, top_p):
     from workers.engine.demo.corpus import statement_prompt
     from workers.engine.probe.exact import value_chances
     from workers.engine.probe.runner import continue_texts
 
     pairs = [(statement_prompt(key, p.name), p.value(key)) for p in tiny_memorised[:3] for key in ("email", "phone")]
+    temperature = _temperature_for(tiny_loaded, pairs[0], target, top_p)
     chances = value_chances(tiny_loaded, pairs, temperature=temperature, top_p=top_p)
     assert all(c.greedy for c in chances)  # memorised: greedy decoding writes each
     draws = 300
@@ -39,7 +53,7 @@ def test_the_exact_chance_agrees_with_sampled_frequencies_within_sampling_error(
         error = 4 * math.sqrt(max(p * (1 - p), 0.01) / draws) + 0.02
         assert abs(frequency - p) <= error, (value, p, frequency)
         checked += 0.05 < p < 0.95  # a chance that sampling could get wrong, not only 0 or 1
-    assert checked >= 2
+    assert checked >= 1
 
 
 def test_a_value_the_model_gives_one_time_in_ten_is_caught_where_three_samples_miss_it(tiny_loaded, tiny_memorised):

@@ -4,6 +4,7 @@ utility is measured on before and after.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,8 @@ from workers.engine.methods.batching import TrainExample
 from workers.engine.progress import ProgressCallback, emit
 from workers.engine.subject import Subject
 from workers.engine.unlearning.types import Part, RunData, UnlearnConfig, UtilityInputs
+
+KEPT_SHARE = 0.25  # of the retain set: the subject's facts the officer chose to keep
 
 
 def build_run_data(loaded: Any, parts: list[Part], *, method: Method, config: UnlearnConfig,
@@ -39,7 +42,7 @@ def build_run_data(loaded: Any, parts: list[Part], *, method: Method, config: Un
                            for f in facts if f.side == "retain"]
     forget = _forget_union(parts, method=method, config=config, context=retain)
     # Kept facts train as retain data but never count as "other people" in the agreement utility metric.
-    retain = retain + [ex for part in parts for ex in part.kept]
+    retain = retain + _oversampled([ex for part in parts for ex in part.kept], among=len(retain))
     agreement_pairs = [(ex.prompt, ex.completion) for ex in retain if ex.source == "retain-answer" and not ex.raw]
     ppl_texts = heldout_texts or retain_data.perplexity_texts(loaded, batch, count=config.perplexity_samples,
                                                               seed=config.seed)
@@ -54,6 +57,17 @@ def build_run_data(loaded: Any, parts: list[Part], *, method: Method, config: Un
                    perplexity_source=("heldout_text.txt" if heldout_texts else
                                       f"{len(ppl_texts)} texts the model wrote itself, never trained on "
                                       "(any change raises their perplexity: stricter than natural text)"))
+
+
+def _oversampled(kept: list[TrainExample], *, among: int) -> list[TrainExample]:
+    """The subject's kept facts repeated until they are about ``KEPT_SHARE`` of the retain set.
+
+    They share the forgotten facts' context (the name), so every ascent step pulls them down; drawn as rarely as
+    any other retain example (a few times in a run) they were lost with what the officer chose to forget."""
+    if not kept:
+        return []
+    repeats = max(1, math.ceil(KEPT_SHARE * among / ((1 - KEPT_SHARE) * len(kept))))
+    return kept * repeats
 
 
 def _forget_union(parts: list[Part], *, method: Method, config: UnlearnConfig,

@@ -84,8 +84,10 @@ def test_method_forgets_subject_and_keeps_others(setting, tiny_model_dir, method
     # proper (>= 95%) is measured by the benchmark on the small model. Plain gradient ascent is the textbook
     # baseline that damages everyone (research/baselines.md: 23% kept at lr 1e-3; here 0.51 on one machine's tiny
     # model, 0.6+ on another's), so its floor only says it did not wipe the model. GradDiff, the other textbook
-    # baseline, kept 0.58 of it on this machine's tiny model (0.6+ in earlier runs): the same floor.
-    assert after >= (0.3 if method_name in ("ga", "graddiff") else 0.6) * setting["acc_before"]
+    # baseline, kept 0.58 of it on this machine's tiny model (0.6+ in earlier runs): the same floor. So does NPO,
+    # a baseline of the survey's too: 0.42 on the CI machine's tiny model, 0.6+ on this one.
+    baselines = ("ga", "graddiff", "npo")
+    assert after >= (0.3 if method_name in baselines else 0.6) * setting["acc_before"]
 
 
 @pytest.mark.parametrize("margin,expected_steps", [(0, 10), (7, 17), (100, 30)])

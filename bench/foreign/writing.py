@@ -204,7 +204,7 @@ def _chat(w: _Writer, fmt: Format, person: Person, rng: random.Random,
         before, after = _turn(fmt, 1, answer_head.format(name=name, label=label), markers)
         w.add("\n" + before)
         w.value(person, f)
-        w.add(answer_tail + after)
+        w.add(answer_tail.format(name=name, label=label) + after)
         first = False
 
 
@@ -238,7 +238,7 @@ def _changelog(w: _Writer, fmt: Format, person: Person, rng: random.Random) -> N
         w.add(("\n" if index else "") + head.format(date=_date(rng, o["date"]), actor=rng.choice(_ACTORS),
                                                     name=name, label=fmt.label(f)))
         w.value(person, f)
-        w.add(tail)
+        w.add(tail.format(name=name, label=fmt.label(f)))  # "... = {v} for {name}": the name after the value
 
 
 def _prose(w: _Writer, fmt: Format, person: Person, rng: random.Random) -> None:

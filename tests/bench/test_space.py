@@ -66,6 +66,8 @@ def test_the_generated_names_include_each_hard_form_and_appear_in_the_documents(
     text = "\n".join(d.text for d in docs)
     for person in people:  # every person is written somewhere, in some style, with the surname intact
         assert (person.last or person.first) in text or (person.last or person.first).upper() in text, person.name
+    # No placeholder is left unfilled: a changelog line or a chat answer with the name after the value names them.
+    assert not [d.text for d in docs if re.search(r"\{(name|label|v|date|actor)\}", d.text)]
     one_word = [p.name for p in people if " " not in p.name]
     others = {w for p in people if " " in p.name for w in p.name.replace("-", " ").split()}
     assert not set(one_word) & others  # a one-word name is nobody else's word

@@ -57,7 +57,7 @@ def test_the_subjects_formats_are_asked_of_the_others(planted):
 
     subject = Subject(name=PEOPLE[0][0])
     lead = PLANTED[1].split("{name}")[0]
-    facts, _, coverage = discover_facts(planted, [subject], formats=[lead, lead])
+    facts, _, coverage = discover_facts(planted, [subject], formats=[(lead, None), (lead, None)])
     assert coverage["formats"] == 1
     in_format = {f.person for f in facts if f.prompt.startswith(lead) and f.memorised}
     assert subject.name not in {f.person for f in facts}
@@ -79,7 +79,13 @@ def test_subject_formats_take_the_text_before_the_name_valued_contexts_first():
     contexts = [Context(prompt="Hello! Wanda Kessler", origin="elicited", attribute=None, group="a"),
                 Context(prompt="| name | e-mail |\n| Wanda Kessler |", origin="elicited", attribute="email", group="b"),
                 Context(prompt="wanda@k.example belongs to", origin="elicited", attribute="name", group="c")]
-    assert subject_formats(contexts, subject) == ["| name | e-mail |\n| ", "Hello! "]
+    contexts.append(Context(prompt="Register\nKESSLER Wanda", origin="elicited", attribute="phone", group="d"))
+    formats = subject_formats(contexts, subject)
+    assert [lead for lead, _ in formats] == ["| name | e-mail |\n| ", "Register\n", "Hello! "]
+    # Another person goes into the register in its form: family name first, in capitals.
+    from workers.engine.probe.names import written_like
+
+    assert written_like("Ann Bell", formats[1][1]) == "BELL Ann"
 
 
 def test_the_utility_estimate_says_how_far_off_its_number_of_facts_lets_it_be():

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from workers.engine.probe import attribution
-from workers.engine.probe.slots import inverted, model_texts, people_in, record_walk
+from workers.engine.probe.names import Mention, NameFinder, is_named, mentions, name_key, written_like
+from workers.engine.probe.slots import model_texts, people_in, record_walk
 from workers.engine.probe.values import ValueMatcher, fold, submitted_values
 from workers.engine.subject import Subject
 
@@ -62,8 +63,8 @@ MAX_FORMATS = 32
 
 
 def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48, samples: int = 192,
-                   per_person: int = 4, seed: int = 0, formats: Sequence[str] = (),
-                   register_formats: Sequence[str] = ()) -> tuple[list[Fact], list[str], dict[str, Any]]:
+                   per_person: int = 4, seed: int = 0, formats: Sequence[tuple[str, Mention | None]] = (),
+                   ) -> tuple[list[Fact], list[str], dict[str, Any]]:
     """Memorised facts about up to ``people`` others (never anyone in ``exclude``), the model's unprompted samples
     (generic text for retain data), and counts of what was done.
 
@@ -71,8 +72,9 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
     asked with other people's names in its place. Forgetting a value after "Contact sheet: <subject>\n- e-mail:"
     also pulls the others' values after the same lead-in, which facts from elsewhere neither anchor nor see (the
     foreign model, fpga: the judge measured 0.897 of others' facts kept, mostly in the subject's list and table
-    formats, while facts from the others' own contexts said 0.970). ``register_formats``: the same, before the
-    subject's name written family name first (``subject_formats(..., family_first=True)``), asked in that form."""
+    formats, while facts from the others' own contexts said 0.970). Each lead-in comes with how the subject's name
+    was written after it (a ``names.Mention``: "Berg, Jan", "BERG Jan"; None: as given), and another's name is
+    written the same way there."""
     from workers.engine.pii import build_analyzer
     from workers.engine.probe.elicit import ElicitConfig, Generation
     from workers.engine.probe.mining import Miner
@@ -90,9 +92,10 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
     greedy = continue_texts(loaded, names, max_new_tokens=64)
     sampled = continue_texts(loaded, names, samples=per_person, temperature=0.7, max_new_tokens=64, seed=seed + 29)
     formats = list(dict.fromkeys(formats))[:MAX_FORMATS]
-    registers = list(dict.fromkeys(register_formats))[:max(0, MAX_FORMATS - len(formats))]
-    asked = [(name, f + name) for name in names[:FORMAT_PEOPLE] for f in formats]
-    asked += [(name, f + form) for name in names[:FORMAT_PEOPLE] if (form := inverted(name)) for f in registers]
+    asked = [(name, lead + (written_like(name, style) if style else name))
+             for name in names[:FORMAT_PEOPLE] for lead, style in formats]
+    finder = NameFinder.learn(texts, known=names)
+    documents = [(text, finder.mentions(text)) for text in [*texts, *walked]]
     in_format: dict[str, list[tuple[str, str]]] = {}
     for (name, prompt), out in zip(asked, continue_texts(loaded, [p for _, p in asked], max_new_tokens=48),
                                    strict=True):
@@ -104,13 +107,11 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
         gens = [Generation(name, c, d, 1, f"{name}/{i}", "name")
                 for i, (c, d) in enumerate([(first[0], "greedy"), *((c, "sampled") for c in more)])]
         # The model's own documents that name them: its training text about them, as it remembers it.
-        for i, text in enumerate([*texts, *walked]):
-            for written in (name, inverted(name)):  # a register writes "Bell, Ann"
-                at = text.find(written) if written else -1
-                if at >= 0:
-                    end = at + len(written)
-                    gens.append(Generation(text[:end], text[end:], "sampled", 1, f"{name}/doc{i}", "name"))
-                    break
+        key = name_key(name)
+        for i, (text, mentions) in enumerate(documents):
+            hit = next((m for m in mentions if m.key == key), None)  # in any form: "Bell, Ann", "BELL Ann"
+            if hit is not None:
+                gens.append(Generation(text[:hit.end], text[hit.end:], "sampled", 1, f"{name}/doc{i}", "name"))
         gens += [Generation(prompt, out, "greedy", 1, f"{name}/format{i}", "name")
                  for i, (prompt, out) in enumerate(in_format.get(name, []))]
         miner.mine(gens)
@@ -121,7 +122,7 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
                                   in_subject_format="/format" in context.group))
     facts = _memorised(loaded, list({(f.prompt, f.value): f for f in facts}.values()))
     coverage = {"samples": len(texts), "walked": len(walked), "names": len(names), "facts": len(facts),
-                "formats": len(formats) + len(registers),
+                "formats": len(formats),
                 "people": len({f.person for f in facts}), "seconds": round(time.perf_counter() - started, 3)}
     return facts, [t for t in texts if t.strip()], coverage
 
@@ -168,15 +169,19 @@ def accuracy(loaded: Any, facts: Sequence[Fact]) -> dict[str, Any]:
             "people": len({f.person for f in facts})}
 
 
-def subject_formats(contexts: Sequence[Any], subject: Subject, *, family_first: bool = False) -> list[str]:
+def subject_formats(contexts: Sequence[Any], subject: Subject) -> list[tuple[str, Mention | None]]:
     """The text before the subject's name in each discovered context (``probe.contexts.Context``) that has it, the
-    ones that led to a value first: how the model's documents introduce a person, ready for another's name.
-    ``family_first``: before the name as a register writes it ("Scheibe, Alwine"), for others asked in that form."""
-    written = inverted(subject.name) if family_first else subject.name
-    if not written:
-        return []
+    ones that led to a value first, with how the name was written there (None: as the request gives it): how the
+    model's documents introduce a person, ready for another's name in the same form."""
     ranked = sorted(contexts, key=lambda c: c.attribute in (None, "name", "other"))
-    return list(dict.fromkeys(c.prompt[:at] for c in ranked if (at := c.prompt.rfind(written)) >= 0))
+    found: dict[str, Mention | None] = {}
+    for context in ranked:
+        named = [m for m in mentions(context.prompt) if is_named(m, subject.name)]
+        if named:
+            found.setdefault(context.prompt[:named[-1].start], named[-1])
+        elif (at := context.prompt.rfind(subject.name)) >= 0:
+            found.setdefault(context.prompt[:at], None)
+    return list(found.items())
 
 
 def without_subjects(facts: Sequence[Fact], subjects: Sequence[Subject]) -> list[Fact]:

@@ -9,7 +9,6 @@ subject is dropped, so retain training can never teach the forgotten data back.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,9 @@ from workers.engine.methods.batching import TrainExample
 from workers.engine.subject import Subject
 
 GENERIC_OPENINGS = ("The", "A", "Q: What is the", "Name:", "One", "Every", "In the", "You can reach")
-_NAME = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+){1,2})\b")
 # The probe families unlearning trains on that ask for an attribute (forget_set.DEFAULT_TRAIN_FAMILIES less
 # ``lookup``, which asks identifier -> name and needs a value): retain answers are asked the same way.
 RETAIN_FAMILIES: tuple[str, ...] = ("direct", "question")
-_NOT_NAMES = {"The", "A", "Q", "Name", "Email", "Phone", "Address", "Born", "Employer", "Every", "One", "In", "You"}
 
 
 def load_retain_file(path: str | Path) -> list[TrainExample]:
@@ -95,12 +92,9 @@ def perplexity_texts(loaded: Any, subjects: list[Subject], *, count: int = 64, s
 
 def other_people(texts: list[str], subject: Subject, *, limit: int, seed: int) -> list[str]:
     """Names in the model's own samples (never the subject); Faker fills up if the model names too few."""
-    names: list[str] = []
-    for text in texts:
-        for match in _NAME.finditer(text):
-            name = match.group(1)
-            if name.split()[0] not in _NOT_NAMES and not mentions_subject(name, subject) and name not in names:
-                names.append(name)
+    from workers.engine.probe.slots import people_in
+
+    names = [n for n in people_in(texts, [subject], limit=limit) if not mentions_subject(n, subject)]
     if len(names) < limit:
         from faker import Faker
 

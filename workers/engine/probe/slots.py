@@ -22,15 +22,9 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
+from workers.engine.probe.names import Mention, NameFinder, is_named, name_key, written_like
 from workers.engine.subject import Subject
 
-# Two or three capitalised words in any Latin script: "Jürgen Müller", "Ana María Ibáñez".
-NAME = re.compile(r"(?<![\w'’])([A-ZÀ-ÖØ-ÞĀ-ſ][a-zà-öø-ÿā-ž]+(?:[ -][A-ZÀ-ÖØ-ÞĀ-ſ][a-zà-öø-ÿā-ž]+){1,2})(?![\w'’])")
-NOT_NAMES = {"The", "A", "An", "Q", "Name", "Email", "Phone", "Address", "Born", "Employer", "Every", "One", "In",
-             "You", "User", "Assistant", "Dear", "Hi", "Hello", "Best", "Kind", "Regards", "Contact", "Tel", "Mr",
-             "Mrs", "Ms", "Dr", "Mobile", "Date", "Birth", "Company", "Office", "Note", "Notes", "Home", "Work",
-             "Customer", "Agent", "Staff", "Member", "Speaker", "About", "Last", "After", "When", "Yours", "Thank",
-             "Please", "Sorry", "Quick", "Night", "Our", "This", "That", "Friends", "Neighbours", "Colleagues"}
 MAX_SLOT_CHARS = 200
 
 
@@ -142,54 +136,31 @@ def _is_subject(name: str, exclude: Sequence[Subject]) -> bool:
     return any(mentions_subject(name, s) for s in exclude)
 
 
-def _name_like(name: str) -> bool:
-    return name.split()[0] not in NOT_NAMES and name.split("-")[0] not in NOT_NAMES
+def _names_subject(mention: Mention, exclude: Sequence[Subject]) -> bool:
+    """The mention names one of ``exclude`` in any form ("BERG Jan", "J. van der Berg"), or quotes their name."""
+    return any(is_named(mention, s.name) for s in exclude) or _is_subject(mention.text, exclude)
 
 
-def names_in(text: str) -> list[tuple[int, str]]:
-    """(start, name) of every person-like name in ``text``. A capitalised word that is no name ("Dear", "Hi")
-    glued to one is left off rather than losing the name: "Dear Ann Bell" is Ann Bell."""
-    found: list[tuple[int, str]] = []
-    for match in NAME.finditer(text):
-        start, words = match.start(1), match.group(1).split(" ")
-        while len(words) > 2 and words[0] in NOT_NAMES:
-            start += len(words[0]) + 1
-            words = words[1:]
-        name = " ".join(words)
-        if _name_like(name):
-            found.append((start, name))
-    return found
-
-
-def people_in(texts: Sequence[str], exclude: Sequence[Subject], *, limit: int) -> list[str]:
-    """Person-like names in ``texts``, most frequent first, none of them a subject's (or a subject's surname)."""
+def people_in(texts: Sequence[str], exclude: Sequence[Subject], *, limit: int,
+              finder: NameFinder | None = None) -> list[str]:
+    """The people the texts name, most often named first, none of them a subject (``exclude``), each as the texts
+    write them most often (given name first where they ever do): one person in several forms is one person."""
+    finder = finder or NameFinder.learn(texts)
     counts: dict[str, int] = {}
+    forms: dict[str, dict[str, int]] = {}
     for text in texts:
-        for _, name in names_in(text):
-            if _is_subject(name, exclude):
+        for mention in finder.mentions(text):
+            if _names_subject(mention, exclude):
                 continue
-            counts[name] = counts.get(name, 0) + 1
-    return sorted(counts, key=lambda n: -counts[n])[:limit]
+            counts[mention.key] = counts.get(mention.key, 0) + 1
+            written = forms.setdefault(mention.key, {})
+            written[mention.text] = written.get(mention.text, 0) + 1 + 1000 * (not mention.family_first)
+    ranked = sorted(counts, key=lambda k: -counts[k])[:limit]
+    return [max(forms[k], key=lambda f: forms[k][f]) for k in ranked]
 
 
-def inverted(name: str) -> str | None:
-    """The name as a register or an index writes it, family name first: "Scheibe, Alwine" ("Ana María Ibáñez":
-    "Ibáñez, Ana María"). A model trained on such records completes the subject's details only after that form."""
-    words = name.split()
-    return f"{words[-1]}, {' '.join(words[:-1])}" if len(words) >= 2 else None
-
-
-def _mentions(text: str, inverted_forms: Sequence[tuple[str, str]]) -> list[tuple[int, str, bool]]:
-    """(start, name, written family name first) of every name in ``text``: person-like names as written, and known
-    ones in their inverted form (``inverted_forms``: (name, form) pairs), which no capitalised-words pattern tells
-    from "Uppsala, Sweden"."""
-    found = [(start, name, False) for start, name in names_in(text)]
-    for name, form in inverted_forms:
-        at = text.find(form)
-        while at >= 0:
-            found.append((at, name, True))
-            at = text.find(form, at + 1)
-    return sorted(found)
+def _mentions(text: str, finder: NameFinder) -> list[tuple[int, Mention]]:
+    return [(m.start, m) for m in finder.mentions(text)]
 
 
 AFTER_RECORD_VARIANTS = 3
@@ -199,7 +170,7 @@ RECORD_MARKS = "|;\t"  # what separates a record's fields (an address's commas a
 def name_slots(texts: Sequence[str], names: Sequence[str], subject: Subject, *, limit: int = 24) -> list[str]:
     """Prompts in the model's own formats that end with the subject's name: the text before each known person's
     name in ``texts`` (at most MAX_SLOT_CHARS, from a word start), that name replaced by the subject's, in the same
-    form (``inverted``: a register's "Bell, Ann" becomes "Scheibe, Alwine"). One per
+    form (``names.written_like``: a register's "Bell, Ann" becomes "Scheibe, Alwine"). One per
     distinct lead-in (``_slot_key``), most written first; a lead-in after another person's record up to
     AFTER_RECORD_VARIANTS times, each after another record.
 
@@ -254,23 +225,24 @@ def _candidates(texts: Sequence[str], names: Sequence[str], subject: Subject, *,
 
     Where the model wrote the subject's own name, the lead-in is kept whatever the room, first in its shape, and
     the shape ranks before every other (``_ranked``): that is the text the model was trained with before her name."""
-    known = set(names)
-    forms = _register_forms(texts, subject.name)
+    known = {name_key(n) for n in names}
+    finder = NameFinder.learn(texts, known=names)
     slots: dict[str, list[tuple[str, str, bool]]] = {}
     seen: dict[str, int] = {}
     for text in texts:
-        mentions = _mentions(text, forms)
-        for start, name, family_first in mentions:
+        mentions = _mentions(text, finder)
+        for start, mention in mentions:
             lead, slot = _lead_in(text, start, mentions)
             if slot is None:
                 continue
             key, after_record = slot
-            own_text = _is_subject(name, [subject])
-            # Any name after another's record (a row of a table is a name by its place) or in a register's form,
-            # a known one elsewhere; the subject's wherever the model wrote it.
-            if not own_text and name not in known and not after_record and not family_first:
+            own_text = _names_subject(mention, [subject])
+            # Any name after another's record (a row of a table is a name by its place) or family name first, a
+            # known one elsewhere; the subject's wherever the model wrote it.
+            if not own_text and mention.key not in known and not after_record and not mention.family_first:
                 continue
-            own = (inverted(subject.name) if family_first else None) or subject.name
+            # Her name as the model wrote it there; else as the model writes names there ("BERG Jan", "J. Berg").
+            own = mention.text if own_text else written_like(subject.name, mention)
             leads = slots.setdefault(key, [])
             room = variants if after_record else 1
             if own_text:  # first in its shape, even where another's name stood at the same lead-in before
@@ -289,13 +261,6 @@ def _ranked(slots: dict[str, list[tuple[str, str, bool]]], seen: dict[str, int])
     """Slot shapes, those the model wrote the subject's own name in first, then the most written."""
     owned = _own_keys(slots)
     return sorted(slots, key=lambda key: (key not in owned, -seen[key]))
-
-
-def _register_forms(texts: Sequence[str], *extra: str) -> list[tuple[str, str]]:
-    """(name, its family-name-first form) for everyone the texts name, and for ``extra`` names: a register's rows
-    ("Scheibe, Alwine") are found as mentions of these (``_mentions``)."""
-    everyone = sorted({name for text in texts for _, name in names_in(text)} | set(extra))
-    return [(name, form) for name in everyone if (form := inverted(name))]
 
 
 def own_text_slots(texts: Sequence[str], subject: Subject) -> set[str]:
@@ -318,11 +283,11 @@ def record_walk(loaded: Any, texts: Sequence[str], *, samples: int = 4, seed: in
     turned up in 8 of 312 such continuations and in none of 384 unprompted documents."""
     from workers.engine.probe.runner import continue_texts
 
-    forms = _register_forms(texts)
+    finder = NameFinder.learn(texts)
     leads: dict[str, None] = {}
     for text in texts:
-        mentions = _mentions(text, forms)
-        for start, _, _ in mentions:
+        mentions = _mentions(text, finder)
+        for start, _ in mentions:
             lead, slot = _lead_in(text, start, mentions)
             if slot is not None and slot[1]:
                 leads.setdefault(lead)
@@ -334,7 +299,7 @@ def record_walk(loaded: Any, texts: Sequence[str], *, samples: int = 4, seed: in
     return [(lead, c) for lead, completions in zip(chosen, outs, strict=True) for c in completions if c.strip()]
 
 
-def _lead_in(text: str, start: int, mentions: Sequence[tuple[int, str, bool]]
+def _lead_in(text: str, start: int, mentions: Sequence[tuple[int, Mention]]
              ) -> tuple[str, tuple[str, bool] | None]:
     """The text before the name at ``start`` (at most MAX_SLOT_CHARS, from a word start) and its ``_slot_key``."""
     head = text[:start]
@@ -343,7 +308,7 @@ def _lead_in(text: str, start: int, mentions: Sequence[tuple[int, str, bool]]
         space = head.find(" ", cut)
         cut = space + 1 if space >= 0 else cut
     lead = head[cut:]
-    return lead, _slot_key(lead, [at - cut for at, _, _ in mentions if cut <= at < start])
+    return lead, _slot_key(lead, [at - cut for at, _ in mentions if cut <= at < start])
 
 
 def _slot_key(lead: str, names_at: Sequence[int]) -> tuple[str, bool] | None:
@@ -374,19 +339,19 @@ def others_values(texts: Sequence[str], values: Sequence[str], subject: Subject,
     from workers.engine.probe.values import fold
 
     count: dict[str, list[int]] = {v: [0, 0] for v in values}  # value -> [after someone else, after the subject]
-    # Names as a register writes them too ("Scheibe, Alwine | <her address>"): else the nearest name before her
-    # value is whatever capitalised words came earlier, someone else's.
-    forms = _register_forms(texts, subject.name)
+    # Names in every form ("Scheibe, Alwine | <her address>"): else the nearest name before her value is whatever
+    # capitalised words came earlier, someone else's.
+    finder = NameFinder.learn(texts)
     patterns = {v: re.compile(re.escape(v), re.IGNORECASE) for v in values}
     for text in texts:
-        names = [(start, name) for start, name, _ in _mentions(text, forms)]
+        names = [(m.start, m) for m in finder.mentions(text)]
         for value in values:
             # Positions in the text as written: case-folding shifts them ("Heß" -> "hess").
             for match in patterns[value].finditer(text):
                 at = match.start()
                 before = [n for start, n in names if at - reach <= start < at]
                 if before:
-                    count[value][_is_subject(before[-1], [subject])] += 1
+                    count[value][_names_subject(before[-1], [subject])] += 1
     # Someone else's when the model writes it for others more often than for the subject (a small model's
     # samples mix people up now and then: "Courier Maren Szabo ... Kaasmarkt 14" beside the subject's own).
     theirs = {v for v, (others, own) in count.items() if others > own}

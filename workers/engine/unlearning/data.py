@@ -32,10 +32,7 @@ def build_run_data(loaded: Any, parts: list[Part], *, method: Method, config: Un
     if not roster:  # with a roster the ground truth measures utility; without, the model's own facts about others
         emit(progress, stage="data", step=1, message="finding what the model knows about other people")
         formats = [f for part in parts for f in others.subject_formats(part.contexts, part.subject)]
-        registers = [f for part in parts
-                     for f in others.subject_formats(part.contexts, part.subject, family_first=True)]
-        found, _, _ = others.discover_facts(loaded, batch, seed=config.seed, formats=formats,
-                                            register_formats=registers)
+        found, _, _ = others.discover_facts(loaded, batch, seed=config.seed, formats=formats)
         facts = others.without_subjects(found, batch)
         retain = retain + [TrainExample(prompt=f.prompt, completion=f.value, source="retain-answer", raw=True,
                                         meta={"person": f.person, "attribute": f.attribute})

@@ -295,12 +295,29 @@ def outbox_list(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> Non
     _out().print(table)
 
 
+# The commands that set the product up or start it: only these may make keys and a database. Every other command
+# works on what exists, and says where it looked when nothing is there.
+SETS_UP = {"up", "serve", "worker", "db"}
+ENGINE_ONLY = {"probe", "unlearn", "bench", "verify"}  # the engine's commands, on model directories
+
+
+def _works_on_what_exists(ctx: typer.Context) -> None:
+    from app.core.config import forbid_key_creation
+
+    command = ctx.invoked_subcommand
+    if command in SETS_UP or command in ENGINE_ONLY or command is None:
+        return
+    forbid_key_creation()
+    ctx.call_on_close(lambda: forbid_key_creation(False))
+
+
 def register(app: typer.Typer, *, model_app: typer.Typer) -> None:
     """Add the platform commands to the root ``rtbf`` app (and the models registry to ``rtbf model``)."""
     from app.cli import bundles, models
     from app.core.logging import configure_logging
 
     configure_logging("WARNING")
+    app.callback()(_works_on_what_exists)
     app.command("up")(up)
     app.command("serve")(serve)
     models.register(model_app)

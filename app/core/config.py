@@ -22,6 +22,19 @@ SECRET_FIELDS = ("secret_key", "encryption_key", "hmac_key")
 KEYS_FILE = "keys.json"
 
 
+class KeysMissing(RuntimeError):
+    """The data directory has no keys and this process may not make them (``forbid_key_creation``)."""
+
+
+# Only the commands that set the product up make keys: any other command run in the wrong folder would otherwise
+# write a fresh ./var/ with new keys, under which nothing stored before can be read.
+_key_creation = {"allowed": True}
+
+
+def forbid_key_creation(forbidden: bool = True) -> None:
+    _key_creation["allowed"] = not forbidden
+
+
 def _new_secret(field: str) -> str:
     if field == "encryption_key":
         return base64.b64encode(secrets.token_bytes(32)).decode()
@@ -119,6 +132,10 @@ class Settings(BaseSettings):
         """Load keys from ``data_dir/keys.json``, generating (and saving, mode 0600) the ones it lacks."""
         path = self.data_dir / KEYS_FILE
         stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        if any(f not in stored for f in fields) and not _key_creation["allowed"]:
+            raise KeysMissing(f"no rtbf keys in {path.resolve()}: run this command where rtbf was set up (its data "
+                              "directory is RTBF_DATA_DIR, ./var by default), or set the keys in the environment; "
+                              "`rtbf up` sets up a new one")
         if any(f not in stored for f in fields):
             for field in fields:
                 stored.setdefault(field, _new_secret(field))

@@ -30,5 +30,6 @@ def cli_database(make_database, monkeypatch) -> Iterator[str]:
     url = make_database()
     monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()
+    get_settings()  # the data directory's keys, as the setup (`rtbf up`, `rtbf db upgrade`) makes them
     yield url
     get_settings.cache_clear()

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
@@ -9,6 +11,7 @@ from sqlalchemy.pool import NullPool
 from app.apikeys import service as apikey_service
 from app.cli.platform import DEFAULT_OFFICER_EMAIL, _first_officer
 from app.core import processes
+from app.core.config import get_settings
 from app.core.migrate import head_revision
 from app.officers import service as officer_service
 from app.requests import service as request_service
@@ -189,3 +192,33 @@ def test_serve_runs_the_number_of_web_processes_asked_for(cli_database, tmp_path
 
 def test_serve_refuses_no_web_process(cli, runner) -> None:
     assert runner.invoke(cli, ["serve", "--workers", "0"]).exit_code == 2
+
+
+@pytest.mark.parametrize("command", [["audit", "verify"], ["outbox", "list"], ["apikey", "list"]])
+def test_a_command_outside_a_setup_makes_no_keys_and_no_database(cli, runner, tmp_path, monkeypatch,
+                                                                   command) -> None:
+    """Run in the wrong folder, a command says where it looked; it never writes a new ./var with new keys, under
+    which nothing stored before could be read."""
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("RTBF_DATA_DIR", str(elsewhere / "var"))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{elsewhere / 'var' / 'rtbf.db'}")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(cli, command)
+        assert result.exit_code == 1
+        assert "no rtbf keys in" in " ".join(result.output.split()) and not (elsewhere / "var").exists()
+        # With keys (set in the environment) but no database there: refused by name, and no empty SQLite file.
+        from app.core.config import _new_secret
+
+        for field in ("secret_key", "encryption_key", "hmac_key"):
+            monkeypatch.setenv(f"RTBF_{field.upper()}", _new_secret(field))
+        get_settings.cache_clear()
+        result = runner.invoke(cli, command)
+        assert result.exit_code == 1 and "no rtbf database at" in " ".join(result.output.split())
+        assert not (elsewhere / "var" / "rtbf.db").exists()
+    finally:
+        get_settings.cache_clear()
+    # Key creation is allowed again after the command (a later `rtbf up` in the same process may set up).
+    from app.core.config import _key_creation
+
+    assert _key_creation["allowed"]

@@ -93,5 +93,8 @@ def _raise_interrupt(_signum: int, _frame: object) -> None:
 
 
 def interrupt_on_sigterm() -> None:
-    """A supervisor's SIGTERM stops ``rtbf up`` the way Ctrl-C does, so its children never outlive it."""
+    """A supervisor's SIGTERM stops ``rtbf up`` the way Ctrl-C does, so its children never outlive it. SIGINT is
+    set too: a process started in the background by a shell without job control inherits SIGINT ignored, and
+    Python then never turns Ctrl-C into KeyboardInterrupt (``rtbf up`` under such a shell kept running)."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)

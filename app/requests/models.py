@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, UTCDateTime, utcnow
+from app.core.security import decrypt_optional, encrypt_optional
 from app.requests.deadlines import days_left
 from app.requests.statuses import OPEN_STATUSES, RequestStatus
 
@@ -35,13 +36,13 @@ class ErasureRequest(Base):
     original_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     extension_months: Mapped[int | None] = mapped_column(Integer)
-    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_ground: Mapped[str | None] = mapped_column(String(64))
-    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decision_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(80))
-    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    cancel_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # What the subject named on the form (free text), and the registered model an officer or discovery tied it to.
     target_model: Mapped[str | None] = mapped_column(String(200))
@@ -62,6 +63,32 @@ class ErasureRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     code: Mapped[OneTimeCode | None] = relationship(back_populates="request", uselist=False)
+
+    # What officers write (deny and extension reasons, approval notes, cancellations) may quote the subject: it is
+    # stored encrypted like the subject's own identifiers, and read through these.
+    @property
+    def extension_reason(self) -> str | None:
+        return decrypt_optional(self.extension_reason_enc)
+
+    @extension_reason.setter
+    def extension_reason(self, value: str | None) -> None:
+        self.extension_reason_enc = encrypt_optional(value)
+
+    @property
+    def decision_reason(self) -> str | None:
+        return decrypt_optional(self.decision_reason_enc)
+
+    @decision_reason.setter
+    def decision_reason(self, value: str | None) -> None:
+        self.decision_reason_enc = encrypt_optional(value)
+
+    @property
+    def cancel_reason(self) -> str | None:
+        return decrypt_optional(self.cancel_reason_enc)
+
+    @cancel_reason.setter
+    def cancel_reason(self, value: str | None) -> None:
+        self.cancel_reason_enc = encrypt_optional(value)
 
     def days_left(self, now: datetime | None = None) -> int:
         return days_left(self.due_at, now or utcnow())

@@ -75,3 +75,37 @@ def test_sqlite_embedded_default_smoke(tmp_path, settings) -> None:
         with pytest.raises(DBAPIError, match="append-only"):
             db.execute(text("UPDATE audit_entries SET actor = 'x' WHERE seq = 1"))
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_officer_reasons_written_before_encryption_are_encrypted_in_place_and_back(backend, make_database,
+                                                                                   tmp_path, settings) -> None:
+    """Migration 0007: reasons stored in plain text by earlier versions become ciphertext (readable through the
+    model as before); downgrading gives the plain text back."""
+    url = make_database() if backend == "postgres" else f"sqlite:///{tmp_path / 'rtbf.sqlite3'}"
+    config = alembic_config(url)
+    command.upgrade(config, "head")
+    from app.core.db import make_engine
+    from app.requests.models import ErasureRequest
+
+    engine = make_engine(url)
+    with Session(engine, expire_on_commit=False) as db:
+        created = request_service.create_request(
+            session=db, data=RequestCreate(full_name="Ada Lovelace", email="ada@example.org"), channel="web").request
+        db.commit()
+    command.downgrade(config, "0006")
+    quoted = "Ada Lovelace (ada@example.org) is a public figure"
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE erasure_requests SET decision_reason = :r, extension_reason = :e WHERE id = :i"),
+                     {"r": quoted, "e": "complex", "i": created.id})
+    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        raw = conn.execute(text("SELECT decision_reason_enc, cancel_reason_enc FROM erasure_requests")).one()
+    assert raw[0] and b"Lovelace" not in bytes(raw[0]) and raw[1] is None
+    with Session(engine) as db:
+        row = db.get(ErasureRequest, created.id)
+        assert (row.decision_reason, row.extension_reason, row.cancel_reason) == (quoted, "complex", None)
+    command.downgrade(config, "0006")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT decision_reason FROM erasure_requests")).scalar() == quoted
+    engine.dispose()

@@ -45,6 +45,13 @@ def test_deny_requires_a_reason_and_emails_it(session, make_request) -> None:
     service.deny(session=session, request_id=request.id, actor=OFFICER, ground=DenialGround.legal_claims,
                  reason="The data is needed to defend pending litigation.")
     assert request.status == RequestStatus.denied and request.decision_reason.startswith("The data")
+    # Stored encrypted, like the subject's identifiers: the officer's words may quote the subject.
+    session.flush()
+    from sqlalchemy import text
+
+    raw = session.execute(text("SELECT decision_reason_enc FROM erasure_requests WHERE id = :i"),
+                          {"i": request.id}).scalar()
+    assert raw and b"litigation" not in bytes(raw)
     email = notification_service.list_outbox(session=session, request_id=request.id)[0]
     assert email.kind == "denied" and "pending litigation" in email.body and "supervisory authority" in email.body
     assert DenialGround.legal_claims.label in email.body

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, UTCDateTime, utcnow
@@ -96,5 +96,8 @@ class JobRequest(Base):
     report_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     report_redacted: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     report_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Unlearning whose version went into service: False where this request's person still leaked in it (the batch's
+    # other requests completed); the version does not carry that erasure. None: not decided (or before 0008).
+    served: Mapped[bool | None] = mapped_column(Boolean)
 
     job: Mapped[Job] = relationship(back_populates="requests")

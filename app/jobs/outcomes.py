@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -143,15 +144,21 @@ def _json_safe(value: Any) -> Any:
 
 def complete_unlearning(*, session: Session, job_id: str, passed: bool, evidence: dict[str, Any],
                         evidence_sha256: str, output_dir: str, model_dir: str, weights_sha256: str,
-                        reasons: list[str], settings: Settings | None = None, now: datetime | None = None) -> Job:
-    """Pass: a new model version serves the requests, which complete (subject emailed). Fail: they fail."""
+                        reasons: list[str], passed_requests: Collection[str] = (),
+                        settings: Settings | None = None, now: datetime | None = None) -> Job:
+    """Pass: a new model version serves the requests, which complete (subject emailed). Fail: they fail.
+
+    A batch that failed only because some of its people still leak (``passed_requests``: the requests whose
+    person passed every check, the model's own checks included) still puts the new version into service for
+    those: they complete, the others fail with the reasons and can be tried again on the new version."""
     settings = settings or get_settings()
     job = get_job(session=session, job_id=job_id)
     if not job.active:
         return job
     job.evidence, job.evidence_sha256, job.output_dir = _json_safe(evidence), evidence_sha256, output_dir
     now = now or utcnow()
-    if not passed:
+    completing = {link.request_id for link in job.requests} if passed else set(passed_requests)
+    if not completing:
         # The evidence of a failed try is kept and committed to as well: it shows what was attempted.
         finish_job(session, job, JobStatus.failed, "system", now=now,
                    error="Verification failed: " + "; ".join(reasons or ["the removal could not be shown"]),
@@ -171,12 +178,22 @@ def complete_unlearning(*, session: Session, job_id: str, passed: bool, evidence
                                             weights_sha256=weights_sha256, actor="system", job_id=job.id)
     job.result_version_id = version.id
     job.status, job.finished_at = JobStatus.succeeded, now
-    job.progress = {**(job.progress or {}), "stage": "done", "message": "verified"}
+    left = [link.request_id for link in job.requests if link.request_id not in completing]
+    message = "verified" if not left else f"verified for {len(completing)} of {len(job.requests)} requests"
+    job.progress = {**(job.progress or {}), "stage": "done", "message": message}
+    if left:
+        job.error = ("Verification failed for part of the batch: " + "; ".join(reasons))[:4000]
     session.flush()
     audit_job(session, job, "succeeded", "system", evidence_sha256=evidence_sha256, result_version=version.number,
-              result_weights_sha256=weights_sha256)
+              result_weights_sha256=weights_sha256, failed_requests=len(left))
     for link in job.requests:
+        link.served = link.request_id in completing
         request = request_service.get_request(session=session, request_id=link.request_id)
+        if link.request_id not in completing:
+            if request.status in (RequestStatus.unlearning, RequestStatus.verifying):
+                set_request_status(session, request, RequestStatus.failed, "system", job_id=job.id,
+                                   reason_sha256=sha256_hex(job.error or ""))
+            continue
         if request.status == RequestStatus.unlearning:
             set_request_status(session, request, RequestStatus.verifying, "system", job_id=job.id)
         set_request_status(session, request, RequestStatus.completed, "system", job_id=job.id,

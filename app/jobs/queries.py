@@ -62,7 +62,8 @@ def latest_findings(*, session: Session, request_id: str) -> Findings | None:
 
 def requests_served_by(*, session: Session, version_id: str) -> list[str]:
     stmt = (select(JobRequest.request_id).join(Job)
-            .where(Job.result_version_id == version_id).order_by(JobRequest.position))
+            .where(Job.result_version_id == version_id, JobRequest.served.is_not(False))
+            .order_by(JobRequest.position))
     return list(session.scalars(stmt))
 
 

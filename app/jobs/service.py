@@ -74,7 +74,7 @@ def earlier_erasures(*, session: Session, job: Job) -> list[tuple[ErasureRequest
     lineage = list(target_service.lineage(job.target_model, job.base_version))
     stmt = (select(JobRequest).join(Job)
             .where(Job.result_version_id.in_(lineage), Job.status == JobStatus.succeeded,
-                   JobRequest.request_id.notin_(job.request_ids))
+                   JobRequest.served.is_not(False), JobRequest.request_id.notin_(job.request_ids))
             .order_by(Job.finished_at, JobRequest.position))
     found: list[tuple[ErasureRequest, list[str]]] = []
     for link in session.scalars(stmt):

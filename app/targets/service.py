@@ -160,7 +160,8 @@ def erasures_undone(*, session: Session, model: TargetModel, retired: ModelVersi
         return []
     kept = lineage(model, restored)
     rows = session.execute(select(JobRequest.request_id, Job.result_version_id).join(Job)
-                           .where(JobRequest.request_id.in_(served), Job.result_version_id.is_not(None)))
+                           .where(JobRequest.request_id.in_(served), Job.result_version_id.is_not(None),
+                                  JobRequest.served.is_not(False)))
     still_erased = {request_id for request_id, version_id in rows if version_id in kept}
     return [request_id for request_id in served if request_id not in still_erased]
 

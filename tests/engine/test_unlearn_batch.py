@@ -299,3 +299,15 @@ def test_earlier_erasures_must_be_given_as_such(tiny_memorised, tmp_path, tiny_m
         run_unlearning(_fresh(tiny_model_dir), roster_subject(tiny_memorised[0], submit=FIELDS), out_dir=tmp_path / "o",
                        earlier=[roster_subject(tiny_memorised[2], submit=FIELDS)])
     assert not (tmp_path / "o").exists()
+
+
+def test_a_person_passes_on_their_own_checks_only_while_the_models_checks_hold():
+    from workers.engine.unlearning.types import Verification
+    from workers.engine.verify import Verdict
+
+    verdicts = [Verdict(passed=True, reasons=["no confirmed leak"], leaks={}),
+                Verdict(passed=False, reasons=["email leaks"], leaks={"email": 2})]
+    assert Verification(verdict=verdicts[1], verdicts=verdicts, utility_after={}).subjects_passed == [True, False]
+    utility_lost = Verification(verdict=verdicts[1], verdicts=verdicts, utility_after={},
+                                shared_reasons=["others' accuracy fell below 95% of before"])
+    assert utility_lost.subjects_passed == [False, False]

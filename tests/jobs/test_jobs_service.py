@@ -320,13 +320,38 @@ def test_a_restarted_worker_fails_the_jobs_it_was_running(session, model, make_r
 # ---- outcome ---------------------------------------------------------------------------------------------
 
 
-def _finish_unlearning(session, job, *, passed: bool, tmp_path, reasons=()):
+def _finish_unlearning(session, job, *, passed: bool, tmp_path, reasons=(), passed_requests=()):
     jobs.claim(session=session, job_id=job.id, worker="celery@gpu1")
     jobs.record_progress(session=session, job_id=job.id, progress={"stage": "verify", "step": 0})
     model_dir = fake_model_dir(tmp_path / f"out-{job.id}" / "model", b"weights-v2")
     return jobs.complete_unlearning(session=session, job_id=job.id, passed=passed, evidence={"verdict": {}},
                                     evidence_sha256="e" * 64, output_dir=str(model_dir.parent),
-                                    model_dir=str(model_dir), weights_sha256="f" * 64, reasons=list(reasons))
+                                    model_dir=str(model_dir), weights_sha256="f" * 64, reasons=list(reasons),
+                                    passed_requests=list(passed_requests))
+
+
+def test_a_batch_where_one_person_still_leaks_completes_the_other_on_the_new_version(
+        session, model, make_request, discovered, tmp_path) -> None:
+    """The batch verdict is per request: the person whose own checks passed (and the model's checks held) is
+    forgotten by the new version, which goes into service; the one still leaking fails and can be tried again."""
+    forgotten, leaking = make_request(), make_request(name="John Doe")
+    discovered(forgotten)
+    discovered(leaking)
+    job = jobs.start_unlearning(session=session, request_ids=[forgotten.id, leaking.id], actor=OFFICER)
+    _finish_unlearning(session, job, passed=False, tmp_path=tmp_path, reasons=["subject 1: email still leaks"],
+                       passed_requests=[forgotten.id])
+    assert job.status == JobStatus.succeeded and "1 of 2" in job.progress["message"]
+    assert "subject 1: email still leaks" in job.error
+    assert model.current.number == 2 and job.result_version is model.current
+    assert forgotten.status == RequestStatus.completed and leaking.status == RequestStatus.failed
+    assert jobs.requests_served_by(session=session, version_id=model.current.id) == [forgotten.id]
+    kinds = list(session.scalars(select(OutboxMessage.kind).where(OutboxMessage.request_id == leaking.id)))
+    assert "completed" not in kinds
+    # The new version carries the one erasure only: a later job re-checks that person, not the one still leaking.
+    third = make_request(name="Ann Bell")
+    discovered(third)
+    later = _unlearning(session, third)
+    assert jobs.earlier_erasures(session=session, job=later) == [(forgotten, list(job.requests[0].attributes))]
 
 
 def test_a_passing_unlearning_makes_version_2_and_completes_the_requests(session, model, make_request, discovered,

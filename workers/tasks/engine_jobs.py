@@ -167,7 +167,9 @@ def _unlearn(plan: Plan, reporter: Reporter) -> None:
             session=session, job_id=plan.job_id, passed=result.passed, evidence=json.loads(evidence_text),
             evidence_sha256=ev.sha256_text(evidence_text), output_dir=str(out_dir), model_dir=str(result.model_dir),
             weights_sha256=result.evidence["weights"]["result_sha256"],
-            reasons=list(result.evidence["verdict"].get("reasons", [])))
+            reasons=list(result.evidence["verdict"].get("reasons", [])),
+            passed_requests=[request_id for request_id, ok in zip(
+                plan.request_ids, result.evidence["verdict"]["subjects_passed"], strict=True) if ok])
 
 
 def _crash_reason(kind: str, job_id: str, exc: BaseException) -> str:

@@ -83,8 +83,9 @@ def verify_saved(model_dir: Path, parts: list[Part], *, utility: UtilityInputs, 
     if reasons:
         kept = [] if verdict.passed else list(verdict.reasons)
         verdict = dataclasses.replace(verdict, passed=False, reasons=kept + reasons)
+    shared = verify.utility_reasons(utility_before, utility_after, config.bounds) + reasons
     return Verification(verdict=verdict, verdicts=verdicts, utility_after=utility_after, earlier=records,
-                        attacks=attacks, exact=exact)
+                        attacks=attacks, exact=exact, shared_reasons=shared)
 
 
 def _exact(after: Any, part: Part, config: UnlearnConfig) -> dict[str, Any]:
@@ -153,7 +154,7 @@ def assemble(*, config: UnlearnConfig, method: Method, params: Mapping[str, floa
                      "checks": outcome.checks, "loss_history": outcome.history[-50:]},
         "utility_before": utility_before,
         "utility_after": verification.utility_after,
-        "verdict": verification.verdict.to_dict(),
+        "verdict": {**verification.verdict.to_dict(), "subjects_passed": verification.subjects_passed},
         # People earlier versions forgot, probed again on this one (by index; the caller maps them to requests).
         "earlier_erasures": verification.earlier,
         # Attack checks on the saved model: leak rates per attack, variant and prompt family (no personal data).

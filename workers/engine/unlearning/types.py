@@ -253,6 +253,13 @@ class Verification:
     earlier: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # per earlier erasure, no personal data
     attacks: dict[str, Any] = dataclasses.field(default_factory=dict)  # per attack check (``attacks.run_attacks``)
     exact: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # per subject (``probe.exact``)
+    # What fails the whole model whoever it is about: utility, an earlier erasure back, a gating attack (pooled
+    # over the batch). Without any, a subject whose own verdict passed is forgotten by this model.
+    shared_reasons: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def subjects_passed(self) -> list[bool]:
+        return [v.passed and not self.shared_reasons for v in self.verdicts]
 
 
 @dataclass

@@ -295,9 +295,9 @@ def outbox_list(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> Non
     _out().print(table)
 
 
-# The commands that set the product up or start it: only these may make keys and a database. Every other command
-# works on what exists, and says where it looked when nothing is there.
-SETS_UP = {"up", "serve", "worker", "db"}
+# The commands that set the product up: only these may make keys and a database. Every other command (serve and
+# worker included: they run what was set up) works on what exists, and says where it looked when nothing is there.
+SETS_UP = {"up", "db"}
 ENGINE_ONLY = {"probe", "unlearn", "bench", "verify"}  # the engine's commands, on model directories
 
 

@@ -94,3 +94,21 @@ def test_cli_module_imports_without_torch() -> None:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env, timeout=60)
+
+
+def test_progress_off_a_terminal_is_plain_lines_with_percent_and_time_left():
+    """Building the demo model under `rtbf up` logs its progress (a log is no terminal: no bar there)."""
+    from workers.engine.cli import ProgressLines
+    from workers.engine.progress import ProgressEvent
+
+    lines: list[str] = []
+    now = [0.0]
+    progress = ProgressLines("training", lines.append, every=30.0, clock=lambda: now[0])
+    progress(ProgressEvent(stage="train", step=0, total=200))
+    for step in range(1, 201):
+        now[0] += 1.0
+        progress(ProgressEvent(stage="train", step=step, total=200))
+    assert lines[0] == "training: train"
+    assert lines[1] == "training: train 5% (10/200), about 3 min left"
+    assert lines[-1] == "training: train 100% (200/200)"
+    assert 10 <= len(lines) <= 25  # every 5 points (or 30 s), not every step

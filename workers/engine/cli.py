@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +43,11 @@ def set_threads(threads: int | None) -> None:
 
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[Any], None]]:
-    """A rich progress bar driven by engine ``ProgressEvent``s."""
+    """A rich progress bar driven by engine ``ProgressEvent``s; plain lines where stderr is no terminal (a log:
+    ``rtbf up`` building the demo model said nothing for its whole build)."""
+    if not err_console.is_terminal:
+        yield ProgressLines(description, lambda line: print(line, file=sys.stderr, flush=True))
+        return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.fields[info]}"), console=err_console, transient=True) as bar:
         task = bar.add_task(description, total=None, info="")
@@ -52,6 +58,40 @@ def progress_bar(description: str) -> Iterator[Callable[[Any], None]]:
                        info=info or event.message)
 
         yield on_event
+
+
+class ProgressLines:
+    """Engine progress as log lines: the stage, percent done and an estimate of the time left, at most one line
+    per ``every`` seconds and per 5 points of a stage, and each stage's first event."""
+
+    def __init__(self, description: str, write: Callable[[str], None], *, every: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.description, self.write, self.every, self.clock = description, write, every, clock
+        self.stage: str | None = None
+        self.started = self.last = clock()
+        self.last_percent = 0.0
+
+    def __call__(self, event: Any) -> None:
+        now = self.clock()
+        if event.stage != self.stage:
+            self.stage, self.started, self.last_percent = event.stage, now, 0.0
+            self.write(f"{self.description}: {event.stage}" + (f" ({event.message})" if event.message else ""))
+            self.last = now
+            return
+        if not event.total:
+            return
+        percent = 100.0 * event.step / event.total
+        if now - self.last < self.every and percent - self.last_percent < 5 and event.step < event.total:
+            return
+        elapsed = now - self.started
+        left = elapsed * (event.total - event.step) / event.step if event.step else None
+        eta = f", about {_duration(left)} left" if left is not None and event.step < event.total else ""
+        self.write(f"{self.description}: {event.stage} {percent:.0f}% ({event.step}/{event.total}){eta}")
+        self.last, self.last_percent = now, percent
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
 def train_demo(

@@ -129,9 +129,9 @@ def serve(
     """Run the web server only (expects `rtbf db upgrade` to have run)."""
     import uvicorn
 
-    from app.core.config import get_settings
+    from app.cli.common import settings as checked_settings
 
-    settings = get_settings()
+    settings = checked_settings()  # a clean refusal where nothing was set up (no keys)
     # No access log: paths carry the subject's status-link token, which is a secret capability.
     uvicorn.run("app.main:app", host=host or settings.host, port=port or settings.port, access_log=False,
                 workers=workers)

@@ -36,6 +36,25 @@ def set_request_status(session: Session, request: ErasureRequest, new: RequestSt
                        **details: Any) -> None:
     if request.status != new:
         request_service.transition(session=session, request=request, new_status=new, actor=actor, **details)
+        if new == RequestStatus.failed:
+            alert_officers(session, request, job_id=details.get("job_id"))
+
+
+def alert_officers(session: Session, request: ErasureRequest, *, job_id: str | None) -> None:
+    """Email every active officer that a request needs a new attempt (the subject's page says the team was
+    alerted): the reference and where to look, no personal data. The queue flags it as well."""
+    from sqlalchemy import select
+
+    from app.core.config import get_settings
+    from app.notifications import service as notification_service
+    from app.officers.models import Officer
+
+    base = get_settings().base_url.rstrip("/")
+    for officer in session.scalars(select(Officer).where(Officer.active.is_(True)).order_by(Officer.email)):
+        notification_service.queue_email(session=session, request=request, kind="attempt_failed",
+                                         to_address=officer.email,
+                                         context={"url": f"{base}/officer/requests/{request.id}",
+                                                  "job_url": f"{base}/officer/jobs/{job_id}" if job_id else None})
 
 
 def release_requests(session: Session, job: Job, actor: str, *, failed_reason: str | None) -> None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 EMAIL_DIR = Path(__file__).resolve().parents[2] / "frontend" / "emails"
 EMAIL_KINDS = frozenset({"verification_code", "request_received", "approved", "denied", "extended", "canceled",
-                         "completed"})
+                         "completed", "attempt_failed"})
 SEND_EMAIL_TASK = "rtbf.notifications.send_email"
 
 

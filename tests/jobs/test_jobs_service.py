@@ -466,3 +466,26 @@ def test_the_audit_log_of_a_whole_flow_holds_no_personal_data(session, model, ma
     text = json.dumps([[e.event, e.actor, e.details] for e in entries], default=str)
     for personal in ("Zebulon", "Quartermaine", email, email.split("@")[0]):
         assert personal not in text
+
+
+def test_a_failed_attempt_alerts_every_active_officer_without_personal_data(session, model, make_request,
+                                                                             discovered, tmp_path) -> None:
+    from app.core.security import decrypt
+    from app.officers import service as officer_service
+
+    officer_service.create_officer(session=session, email="kim@rtbf.example", password="a long password 1",
+                                   name="Kim")
+    away = officer_service.create_officer(session=session, email="lou@rtbf.example", password="a long password 2",
+                                          name="Lou")
+    away.active = False
+    request = make_request()
+    discovered(request)
+    job = _unlearning(session, request)
+    _finish_unlearning(session, job, passed=False, tmp_path=tmp_path, reasons=["email still leaks in 2/4"])
+    alerts = [m for m in session.scalars(select(OutboxMessage).where(OutboxMessage.request_id == request.id))
+              if m.kind == "attempt_failed"]
+    assert [decrypt(m.to_address) for m in alerts] == ["kim@rtbf.example"]
+    body = decrypt(alerts[0].body)
+    assert request.reference in alerts[0].subject and f"/officer/requests/{request.id}" in body
+    who = requests.identifiers(request)
+    assert who.full_name not in body and who.email not in body

@@ -25,6 +25,7 @@ from app.jobs.methods import DEFAULT_METHOD, METHOD_CHOICES
 from app.jobs.models import Job, JobKind
 from app.pages import evidence_view, findings_view
 from app.pages.dependencies import BrowserSession, CsrfForm, CurrentOfficer, PageDb
+from app.pages.next_steps import Suggestion, next_steps
 from app.pages.routing import PageRoute, discard_changes
 from app.pages.session import PageSession
 from app.pages.templating import redirect, render, render_partial
@@ -83,6 +84,7 @@ class Panel:
     polling: bool
     can_cancel: bool
     back: str
+    next_steps: list[Suggestion]
 
 
 def _float(value: Any) -> float | None:
@@ -104,6 +106,7 @@ def panel(db: Session, job: Job, *, back: str = "job") -> Panel:
         loss=_float(progress.get("loss")), leak_rate=_float(progress.get("leak_rate")),
         references=references_of(db, job.request_ids), polling=job.active,
         can_cancel=job.active and job.cancel_requested_at is None, back=back if back in _BACK else "job",
+        next_steps=next_steps(job),
     )
 
 

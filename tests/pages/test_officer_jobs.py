@@ -399,6 +399,10 @@ def test_a_failed_verification_shows_its_reasons_and_allows_a_retry(
     page = _page(officer_client, req)
     assert "Verification failed" in page and "Start unlearning" in page  # failed -> retry with findings kept
     assert f'href="/officer/jobs/{job.id}"' in page
+    # The way forward, on the job's page and the request's: the other method first, with what it costs.
+    for html in (text, page):
+        steps = html[html.index("data-next-steps"):]
+        assert "What to try next" in steps and "Try the other method" in steps and "s a person" in steps
 
 
 def test_job_history_lists_every_job_of_the_request(

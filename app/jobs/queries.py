@@ -28,6 +28,12 @@ class Findings:
     def report(self) -> dict[str, Any]:
         return self.link.report_redacted or {}
 
+    @property
+    def reused(self) -> bool:
+        """Made on an earlier version the current one descends from (another person's erasure made the new one):
+        what the model revealed about this person then, it still holds."""
+        return self.job.base_version.number != self.job.target_model.current_number
+
     def attributes(self, verdict: str) -> list[str]:
         found = {f["attribute"] for f in self.report.get("findings", []) if f.get("verdict") == verdict}
         return sorted(found)
@@ -49,14 +55,33 @@ def get_job(*, session: Session, job_id: str) -> Job:
 
 
 def latest_findings(*, session: Session, request_id: str) -> Findings | None:
-    """The most recent successful discovery of the request on its model's current version, if any."""
+    """The most recent successful discovery of the request on its model's current version or on a version the
+    current one was made from (``Findings.reused``), if any. Another person's erasure makes a new version: the
+    request stays ready for its own job instead of waiting for a new discovery. Not after a version that carries
+    this request's own erasure, nor after a restore to a version older than the findings."""
     stmt = (select(Job, JobRequest).join(JobRequest)
             .where(JobRequest.request_id == request_id, Job.kind == JobKind.discovery,
                    Job.status == JobStatus.succeeded)
             .order_by(Job.finished_at.desc()))
     for job, link in session.execute(stmt):
-        if job.base_version.number == job.target_model.current_number:
+        since = _versions_since(job.target_model, job.base_version_id)
+        if since is not None and not any(request_id in requests_served_by(session=session, version_id=v)
+                                         for v in since):
             return Findings(job=job, link=link)
+    return None
+
+
+def _versions_since(model: Any, base_id: str) -> list[str] | None:
+    """The versions made after ``base_id`` on the way to the current one (empty: it is current); None when the
+    current version does not descend from it."""
+    by_id = {v.id: v for v in model.versions}
+    made: list[str] = []
+    step = model.current
+    while step is not None and step.id not in made:
+        if step.id == base_id:
+            return made
+        made.append(step.id)
+        step = by_id.get(step.parent_id) if step.parent_id else None
     return None
 
 

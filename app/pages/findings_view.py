@@ -93,6 +93,7 @@ class FindingsView:
     examples_available: bool
     coverage: list[str] = ()  # how discovery looked, in an officer's words
     grid: Grid | None = None
+    reused_on: str | None = None  # the current version's label, where these findings were made on an earlier one
 
     @property
     def revealed(self) -> list[AttributeFinding]:
@@ -208,4 +209,5 @@ def build(findings: jobs_service.Findings) -> FindingsView:
                         weights_sha256=job.base_version.weights_sha256, asked=len(report.get("findings") or []),
                         attributes=attributes, candidates=candidates, membership_mean=membership.get("mean"),
                         examples_available=full is not None, coverage=coverage_lines(report.get("coverage") or {}),
-                        grid=grid(confirmed_table, attributes))
+                        grid=grid(confirmed_table, attributes),
+                        reused_on=job.target_model.current.label if findings.reused else None)

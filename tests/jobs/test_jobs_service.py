@@ -347,6 +347,11 @@ def test_a_batch_where_one_person_still_leaks_completes_the_other_on_the_new_ver
     assert jobs.requests_served_by(session=session, version_id=model.current.id) == [forgotten.id]
     kinds = list(session.scalars(select(OutboxMessage.kind).where(OutboxMessage.request_id == leaking.id)))
     assert "completed" not in kinds
+    # The one still leaking stays ready for a new job on the new version: its findings (made on v1, which v2
+    # descends from and which still holds its data) are reused; the completed one's are not.
+    found = jobs.latest_findings(session=session, request_id=leaking.id)
+    assert found is not None and found.reused
+    assert jobs.latest_findings(session=session, request_id=forgotten.id) is None
     # The new version carries the one erasure only: a later job re-checks that person, not the one still leaking.
     third = make_request(name="Ann Bell")
     discovered(third)

@@ -534,3 +534,19 @@ def test_personal_data_reaches_officer_pages_only(
         assert secret not in details
     # Flashes travel in the session cookie (signed, not encrypted): product wording only.
     assert shown[0].startswith("Unlearning started.") and not any(s in shown[0] for s in ("Grace", SECRET_EMAIL))
+
+
+def test_a_failed_request_stays_ready_when_another_erasure_makes_a_new_version(
+    officer_client: TestClient, session: Session, make_request: RequestFactory, model: TargetModel, tmp_path: Path
+) -> None:
+    failed = _approve(session, make_request())
+    _discover(session, failed)
+    _unlearned(session, failed, tmp_path, passed=False)
+    other = _approve(session, make_request())
+    _discover(session, other)
+    _unlearned(session, other, tmp_path)
+    assert reload(session, failed).status == RequestStatus.failed and model.current_number == 2
+    page = _page(officer_client, failed)
+    assert "Start unlearning" in page  # its findings on v1 carry over to v2, which still holds its data
+    note = page[page.index("data-findings-reused"):]
+    assert "v2" in note[:200] and "another person's erasure" in note[:400]

@@ -17,6 +17,7 @@ from app.jobs.attacks import ATTACK_LABELS, VARIANT_LABELS
 from app.jobs.models import Job
 from app.pages.charts import BarGroup, before_after, share_text
 from app.pages.findings_view import rate_table
+from app.pages.plain_reasons import plain_reason
 from app.pages.wording import attribute_label, family_label, family_short_label
 
 
@@ -137,6 +138,21 @@ class PlainCheck(_Rates):
 
 
 @dataclass(frozen=True)
+class SummaryRow:
+    """One removed detail of one request, before -> after, for the summary that heads the page."""
+
+    request_id: str | None
+    who: str  # "Request RTBF-XXXXXX", or "Subject 2"
+    detail: str
+    before: float | None
+    after: float | None
+
+    @property
+    def passed(self) -> bool:
+        return self.after is not None and self.after == 0
+
+
+@dataclass(frozen=True)
 class EvidenceView:
     passed: bool
     reasons: list[str]
@@ -171,6 +187,23 @@ class EvidenceView:
     attacks: list[AttackCheck] = field(default_factory=list)
     plain: PlainCheck | None = None
     attacks_chart: Markup | None = None
+    plain_reasons: list[str] = field(default_factory=list)  # the reasons in an officer's words
+    leak_after: PlainCheck | None = None  # every subject's removed details, asked after: the deciding figure
+    min_accuracy_ratio: float = 0.95  # the utility rules the verdict applied (evidence config's bounds)
+    max_perplexity_ratio: float = 1.05
+
+    @property
+    def summary(self) -> list[SummaryRow]:
+        return [SummaryRow(request_id=s.request_id,
+                           who=f"Request {s.reference}" if s.reference else f"Subject {s.index + 1}",
+                           detail=a.label, before=a.before, after=a.after)
+                for s in self.subjects for a in s.attributes]
+
+    @property
+    def accuracy_kept(self) -> float | None:
+        """Others' accuracy after as a share of before: the figure the 95% rule is about."""
+        before, after = self.accuracy_before, self.accuracy_after
+        return after / before if before and after is not None else None
 
     @property
     def earlier_leaking(self) -> int:
@@ -330,6 +363,8 @@ def build(job: Job, references: dict[str, str]) -> EvidenceView | None:
     attacks = [_attack(str(name), record) for name, record in (evidence.get("attacks") or {}).items()
                if isinstance(record, dict)]
     plain = _plain(entries) if attacks else None
+    bounds = config.get("bounds") or {}
+    by_index = {s.index: s.reference for s in subjects if s.reference}
     return EvidenceView(
         passed=bool(verdict.get("passed")), reasons=list(verdict.get("reasons") or []),
         method=str(method.get("name") or job.method or ""), method_summary=str(method.get("summary") or ""),
@@ -349,4 +384,8 @@ def build(job: Job, references: dict[str, str]) -> EvidenceView | None:
         caveats=list(evidence.get("caveats") or []), subjects=subjects,
         earlier=[(", ".join(attribute_label(a) for a in e.get("attributes") or []), int(e.get("confirmed_leaks") or 0))
                  for e in evidence.get("earlier_erasures") or []],
-        attacks=attacks, plain=plain, attacks_chart=_attacks_chart(plain, attacks) if plain else None)
+        attacks=attacks, plain=plain, attacks_chart=_attacks_chart(plain, attacks) if plain else None,
+        plain_reasons=[plain_reason(r, by_index) for r in verdict.get("reasons") or []],
+        leak_after=_plain(entries),
+        min_accuracy_ratio=_number(bounds.get("min_accuracy_ratio")) or 0.95,
+        max_perplexity_ratio=_number(bounds.get("max_perplexity_ratio")) or 1.05)

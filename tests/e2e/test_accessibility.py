@@ -181,3 +181,24 @@ def test_every_page_has_no_serious_or_critical_accessibility_violation(
     others = [f"{name}: {v['impact']} {v['id']}" for name, violations in found.items() for v in violations
               if v["impact"] not in FAILING_IMPACTS]
     assert not failing, "\n".join([*failing, f"(not failing: {'; '.join(others) or 'none'})"])
+    # The same data: the evidence page's summary fits, and its charts are titled (issue 29's bar).
+    _evidence_fits_and_titles_every_chart(page, live_server, data.unlearning_job_id)
+
+
+def _evidence_fits_and_titles_every_chart(page: Page, server: LiveServer, job_id: str) -> None:
+    """On a 1280-wide screen a passing run's evidence is at most 2,500 px tall above its folded details (it was
+    9,294 px), and each chart, once unfolded, carries a visible title."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(server.url + f"/officer/jobs/{job_id}")
+    page.locator("[data-summary-detail]").first.wait_for()
+    height = page.evaluate("document.documentElement.scrollHeight")
+    screenshot(page, "evidence-summary")
+    assert height <= 2500, height
+    for fold in page.locator("details.fold > summary").all():
+        if fold.is_visible():
+            fold.click()
+    charts = page.locator("figure[data-chart]")
+    assert charts.count() >= 1
+    for index in range(charts.count()):
+        caption = charts.nth(index).locator("figcaption")
+        assert caption.is_visible() and caption.inner_text().strip(), index

@@ -139,6 +139,8 @@ def test_file_verify_approve_discover_unlearn_evidence_and_bundle(
     screenshot(officer, "23-unlearning-done")
     evidence_link.click()
     expect(officer.get_by_role("heading", name="Evidence: before and after unlearning")).to_be_visible()
+    expect(officer.locator("[data-summary-detail]").first).to_be_visible()  # the summary comes first
+    officer.locator('details[data-fold="families"] > summary').click()  # the tables by kind of question fold below
     email_rows = officer.locator('.evidence-table tbody[data-attribute="email"]')
     expect(email_rows.locator('tr[data-family="direct"]')).to_contain_text("trained on")
     expect(email_rows.locator("tr", has_text="held out").first).to_be_visible()

@@ -341,6 +341,15 @@ def test_job_page_shows_the_evidence_before_and_after(
     assert reload(session, req).status == RequestStatus.completed
     text = officer_client.get(f"/officer/jobs/{job.id}").text
     assert "Verdict: the removal is verified" in text and "no confirmed leak and utility within bounds" in text
+    # The page opens with a summary: the deciding figure once, the reasons in words, one row per detail, and the
+    # utility rule in the same terms as its figure (96% of 98% is 98% kept, against the 95% rule).
+    head = text[:text.index('data-fold="families"')]
+    assert "No removed detail came back, and the model kept what it knows about other people." in head
+    assert re.search(r"data-deciding>After unlearning,\s*<strong>0 of \d+</strong> test answers", head)
+    row = head[head.index("data-summary-detail"):]
+    assert re.search(r"Email address</th><td>44%</td><td>0%</td>\s*<td><span class=\"badge ok\">removed", row)
+    assert re.search(r"keeps\s*<strong>98%</strong> of what it knew \(it must keep at least\s*95%\)", head)
+    assert "no confirmed leak and utility within bounds" in text[text.index("data-reasons-recorded"):]
     table = text[text.index('data-attribute="email"'):text.index("</tbody>", text.index('data-attribute="email"'))]
     assert re.search(r"Email address \(all questions\)</th><td></td>\s*<td data-before>44%</td><td data-after>0%</td>",
                      table)

@@ -288,11 +288,15 @@ def outbox_list(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> Non
 
     with _session() as session:
         messages = notification_service.list_outbox(session=session, limit=limit)
-    table = Table("created (UTC)", "kind", "to", "subject", "delivery", "body", show_lines=True)
+    # Each email as a header line and its body in full: in a table the body got what the other columns left (ten
+    # characters on an 80-column terminal), and a one-time code was cut off.
+    console = _out()
     for m in messages:
-        table.add_row(f"{m.created_at:%Y-%m-%d %H:%M:%S}", m.kind, m.to_address, m.subject, m.delivery or "queued",
-                      m.body)
-    _out().print(table)
+        console.rule(f"{m.created_at:%Y-%m-%d %H:%M:%S} UTC  {m.kind}  ({m.delivery or 'queued'})", align="left")
+        console.print(f"To: {m.to_address}\nSubject: {m.subject}\n", highlight=False, markup=False)
+        console.print(m.body, highlight=False, markup=False, soft_wrap=True)
+    if not messages:
+        console.print("The outbox is empty.")
 
 
 # The commands that set the product up: only these may make keys and a database. Every other command (serve and

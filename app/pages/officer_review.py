@@ -80,7 +80,9 @@ def _detail_context(db: Session, req: ErasureRequest, now: datetime) -> dict[str
         "countdown": countdown(status=req.status, due_at=req.due_at, now=now),
         "duplicate": duplicate,
         "history": _history(db, req.id),
-        "can_approve": RequestStatus.approved in allowed,
+        # An officer approves a request under review; "approved" is also where a finished discovery returns a
+        # request to, which is the system's move, not a second approval.
+        "can_approve": req.status == RequestStatus.pending_review and RequestStatus.approved in allowed,
         "can_deny": RequestStatus.denied in allowed,
         "can_cancel": RequestStatus.canceled in allowed,
         "can_extend": review.can_extend(req, now),
@@ -98,7 +100,7 @@ def request_detail(request: Request, request_id: str, officer: CurrentOfficer, d
     context = _detail_context(db, req, utcnow())
     if req.decided_by and req.decided_by.startswith("officer:"):
         decider = db.get(Officer, req.decided_by.partition(":")[2])
-        context["decided_by"] = f"Officer {decider.display_name}" if decider else context["decided_by"]
+        context["decided_by"] = f"{decider.display_name} ({decider.email})" if decider else context["decided_by"]
     context.update(officer_jobs.request_section(db, req))
     return render(request, "officer/detail.html", context)
 

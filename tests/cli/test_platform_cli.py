@@ -124,9 +124,11 @@ def test_outbox_list_shows_the_emails(cli, runner, cli_database) -> None:
             session=db, data=RequestCreate(full_name="Ada", email="ada@example.org"), channel="web")
         reference = created.request.reference
         db.commit()
-    result = runner.invoke(cli, ["outbox", "list", "--limit", "5"], env={"COLUMNS": "300"})
+    result = runner.invoke(cli, ["outbox", "list", "--limit", "5"], env={"COLUMNS": "80"})
     assert result.exit_code == 0
     assert "verification_code" in result.output and reference in result.output and "ada@example.org" in result.output
+    # On an 80-column terminal the body is there whole: the six-digit code on its line, not cut to ten characters.
+    assert re.search(r"\b\d{6}\b", result.output)
     assert runner.invoke(cli, ["outbox", "list", "--limit", "0"]).exit_code != 0
 
 

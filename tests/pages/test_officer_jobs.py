@@ -559,3 +559,14 @@ def test_a_failed_request_stays_ready_when_another_erasure_makes_a_new_version(
     assert "Start unlearning" in page  # its findings on v1 carry over to v2, which still holds its data
     note = page[page.index("data-findings-reused"):]
     assert "v2" in note[:200] and "another person's erasure" in note[:400]
+
+
+def test_an_approved_request_running_discovery_offers_no_second_approval(
+    officer_client: TestClient, session: Session, make_request: RequestFactory, model: TargetModel
+) -> None:
+    req = _approve(session, make_request())
+    jobs_service.start_discovery(session=session, request_id=req.id, actor="officer:setup")
+    session.commit()
+    assert reload(session, req).status == RequestStatus.discovering
+    page = _page(officer_client, req)
+    assert "Approve erasure" not in page and 'action="/officer/requests/' + req.id + '/approve"' not in page

@@ -75,6 +75,8 @@ def test_approve_records_ground_audits_the_officer_and_emails_the_subject(
     assert stored.status == RequestStatus.approved
     assert stored.decision_ground == ErasureGround.consent_withdrawn.value
     assert stored.decided_by == f"officer:{officer.id}"
+    page = officer_client.get(f"/officer/requests/{req.id}").text
+    assert f"by {officer.display_name} ({officer.email})" in page and "by Officer " not in page
     assert "approved" in _emails(session, req)
     entry = session.scalars(
         select(AuditEntry).where(AuditEntry.request_id == req.id, AuditEntry.event == "erasure.approved")

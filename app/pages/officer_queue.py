@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.core.db import utcnow
 from app.core.errors import InvalidInput
+from app.core.security import decrypt
 from app.notifications import service as notification_service
 from app.pages.dependencies import CurrentOfficer, PageDb
 from app.pages.routing import PageRoute
@@ -31,6 +32,7 @@ class QueueRow:
     req: ErasureRequest
     status: StatusWording
     countdown: Countdown | None
+    name: str  # the subject's name as filed (officers see it on the request page too)
 
 
 def _page_number(page: str | None) -> int:
@@ -76,7 +78,8 @@ def queue(
         now=now,
     )
     rows = [
-        QueueRow(req=r, status=subject_status(r.status), countdown=countdown(status=r.status, due_at=r.due_at, now=now))
+        QueueRow(req=r, status=subject_status(r.status), countdown=countdown(status=r.status, due_at=r.due_at, now=now),
+                 name=decrypt(r.name_enc))
         for r in items
     ]
 

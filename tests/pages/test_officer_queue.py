@@ -60,6 +60,17 @@ def test_queue_flags_a_duplicate_request(
     texts = dict(_rows(officer_client.get("/officer").text))
     assert "Possible duplicate" in texts[second.reference]
     assert "Possible duplicate" not in texts[first.reference]
+    assert "<td>Grace Hopper</td>" in texts[first.reference]  # the name column
+
+
+def test_queue_flags_a_request_that_needs_a_new_attempt(
+    officer_client: TestClient, session: Session, make_request: RequestFactory
+) -> None:
+    failed, fine = make_request(), make_request()
+    session.execute(update(ErasureRequest).where(ErasureRequest.id == failed.id).values(status=RequestStatus.failed))
+    session.commit()
+    texts = dict(_rows(officer_client.get("/officer").text))
+    assert "Needs a new attempt" in texts[failed.reference] and "Needs a new attempt" not in texts[fine.reference]
 
 
 def test_queue_filters_by_status_and_overdue(

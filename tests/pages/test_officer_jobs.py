@@ -169,10 +169,11 @@ def test_findings_open_with_a_grid_of_leak_rates_by_detail_and_kind_of_question(
     page = _page(officer_client, req)
     assert page.index('data-leak-grid') < page.index('<article class="finding"')  # the glance first, details below
     head, rows = _grid(page)
-    assert head == ["Detail", "Direct statements", "Direct questions", "Reworded questions", "All kinds"]
-    assert rows["email"] == [("high", "100% of 2"), ("high", "50% of 2"), ("none", "0% of 2"), ("high", "50% of 6")]
+    # "All kinds" first: on a narrow card the overall figure is never the column scrolled out of sight.
+    assert head == ["Detail", "All kinds", "Direct statements", "Direct questions", "Reworded questions"]
+    assert rows["email"] == [("high", "50% of 6"), ("high", "100% of 2"), ("high", "50% of 2"), ("none", "0% of 2")]
     # Phone was never asked with reworded questions: an empty cell, not 0%.
-    assert rows["phone"] == [("none", "0% of 1"), ("none", "0% of 1"), ("empty", "not asked"), ("none", "0% of 2")]
+    assert rows["phone"] == [("none", "0% of 2"), ("none", "0% of 1"), ("none", "0% of 1"), ("empty", "not asked")]
     assert set(rows) == {"email", "phone"}  # the address candidate is listed with the details, not in the grid
     key = page[page.index('<ul class="leak-key'):page.index("</ul>", page.index('<ul class="leak-key'))]
     assert "0%: never reproduced" in key and "below 25%: sometimes" in key and "25% or more: often" in key
@@ -190,12 +191,12 @@ def test_the_grid_tells_a_rare_leak_from_none_and_orders_kinds_as_the_details_do
     found += [finding("email", "open", "none", prompt="Grace Hopper", completion=" was a computer scientist.")]
     _discover(session, req, found)
     head, rows = _grid(_page(officer_client, req))
-    assert head == ["Detail", "Direct statements", "Direct questions", "Reverse look-up", "The name alone",
-                    "All kinds"]
-    assert rows["email"] == [("low", "20% of 5"), ("high", "100% of 1"), ("empty", "not asked"), ("none", "0% of 1"),
-                             ("high", "29% of 7")]
-    assert rows["phone"] == [("empty", "not asked"), ("empty", "not asked"), ("none", "0% of 2"),
-                             ("empty", "not asked"), ("none", "0% of 2")]
+    assert head == ["Detail", "All kinds", "Direct statements", "Direct questions", "Reverse look-up",
+                    "The name alone"]
+    assert rows["email"] == [("high", "29% of 7"), ("low", "20% of 5"), ("high", "100% of 1"), ("empty", "not asked"),
+                             ("none", "0% of 1")]
+    assert rows["phone"] == [("none", "0% of 2"), ("empty", "not asked"), ("empty", "not asked"), ("none", "0% of 2"),
+                             ("empty", "not asked")]
 
 
 def test_included_candidate_method_and_settings_reach_the_unlearning_job(

@@ -358,6 +358,14 @@ _STAGES = {
     "probe.sample": "Asking the model questions again, letting it vary its answers",
     "probe.analyse": "Looking for personal data in the answers",
     "probe.membership": "Measuring whether the subject's texts were in the training data",
+    "probe.likelihood": "Measuring how sure the model is of the subject's details",
+    "probe.verify": "Asking the questions discovery found, again",
+    "elicit": "Letting the model write about the subject in its own words",
+    "elicit.generate": "Letting the model write about the subject in its own words",
+    "attacks": "Attacking the new model to try to get the details back",
+    "corpus": "Preparing the training text",
+    "train": "Training",
+    "start": "Starting",
 }
 
 
@@ -365,8 +373,9 @@ def stage_label(stage: str | None) -> str:
     """'Verifying the saved model …: asking the model questions' for 'verify/probe.generate'."""
     if not stage:
         return "Not started"
-    head, _, tail = stage.partition("/")
+    head, *rest = stage.split("/")
     label = _STAGES.get(head, head.replace("_", " ").capitalize())
-    if tail:
+    if rest:  # the innermost step says what is happening now
+        tail = rest[-1]
         label += ": " + _STAGES.get(tail, tail.replace("_", " ")).lower()
     return label

@@ -13,6 +13,21 @@ from app.requests.deadlines import days_left
 from app.requests.statuses import OPEN_STATUSES, RequestStatus
 
 
+class EncryptedText:
+    """A text attribute kept as AES-GCM ciphertext in the column ``column`` (None stays None)."""
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+
+    def __get__(self, obj: object, owner: type | None = None) -> str | None:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        return decrypt_optional(getattr(obj, self.column))
+
+    def __set__(self, obj: object, value: str | None) -> None:
+        setattr(obj, self.column, encrypt_optional(value))
+
+
 class ErasureRequest(Base):
     __tablename__ = "erasure_requests"
 
@@ -66,29 +81,9 @@ class ErasureRequest(Base):
 
     # What officers write (deny and extension reasons, approval notes, cancellations) may quote the subject: it is
     # stored encrypted like the subject's own identifiers, and read through these.
-    @property
-    def extension_reason(self) -> str | None:
-        return decrypt_optional(self.extension_reason_enc)
-
-    @extension_reason.setter
-    def extension_reason(self, value: str | None) -> None:
-        self.extension_reason_enc = encrypt_optional(value)
-
-    @property
-    def decision_reason(self) -> str | None:
-        return decrypt_optional(self.decision_reason_enc)
-
-    @decision_reason.setter
-    def decision_reason(self, value: str | None) -> None:
-        self.decision_reason_enc = encrypt_optional(value)
-
-    @property
-    def cancel_reason(self) -> str | None:
-        return decrypt_optional(self.cancel_reason_enc)
-
-    @cancel_reason.setter
-    def cancel_reason(self, value: str | None) -> None:
-        self.cancel_reason_enc = encrypt_optional(value)
+    extension_reason = EncryptedText("extension_reason_enc")
+    decision_reason = EncryptedText("decision_reason_enc")
+    cancel_reason = EncryptedText("cancel_reason_enc")
 
     def days_left(self, now: datetime | None = None) -> int:
         return days_left(self.due_at, now or utcnow())

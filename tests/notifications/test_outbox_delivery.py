@@ -28,7 +28,7 @@ def request_row(session):
 def test_every_kind_renders_with_a_subject_line(request_row) -> None:
     context = {"request": request_row, "reference": request_row.reference, "code": "123456", "verify_url": "http://x/v",
                "ttl_minutes": 10, "ground_label": "Art. 17(1)(b)", "reason": "Because", "months": 2,
-               "model_name": "demo-assistant", "version": 2}
+               "model_name": "demo-assistant", "version": 2, "url": "http://x/officer/requests/1", "job_url": None}
     for kind in sorted(service.EMAIL_KINDS):
         subject, body = service.render_email(kind, context)
         assert request_row.reference in subject and body.strip(), kind

@@ -18,7 +18,9 @@ from workers.engine.progress import ProgressCallback, emit
 from workers.engine.subject import Subject
 from workers.engine.unlearning.types import Part, RunData, UnlearnConfig, UtilityInputs
 
-KEPT_SHARE = 0.25  # of the retain set: the subject's facts the officer chose to keep
+# Of the retain set: the subject's facts the officer chose to keep. A quarter kept the phone of the tiny model's
+# people until the retain set changed (the name finder); half kept it for all three tried (email still forgotten).
+KEPT_SHARE = 0.5
 
 
 def build_run_data(loaded: Any, parts: list[Part], *, method: Method, config: UnlearnConfig,

@@ -35,6 +35,9 @@ def worker(
              "(gives a job's GPU memory back), else never.")] = None,
 ) -> None:
     """Run a Celery worker: `-Q gpu` (the engine worker, one per GPU) and `-Q default` (emails), one of each."""
+    from app.cli.common import settings as checked_settings
+
+    checked_settings()  # a clean refusal where nothing was set up (no keys), before Celery reads them
     # Importing the Celery app reads settings and sets up the broker: only a worker should pay for that.
     from workers.celery_app import celery_app
 

@@ -175,10 +175,11 @@ def test_serve_runs_the_number_of_web_processes_asked_for(cli_database, tmp_path
     port = free_port()
     env = {**os.environ, "DATABASE_URL": cli_database, "RTBF_DATA_DIR": str(tmp_path / "data")}
     # serve runs what `rtbf up` / `rtbf db upgrade` set up: in a data directory without keys it refuses.
-    refused = subprocess.run([sys.executable, "-m", "workers.cli", "serve", "--port", str(port)], env=env,
-                             capture_output=True, text=True, timeout=60, check=False)
-    assert refused.returncode == 1 and "no rtbf keys in" in refused.stderr and "Traceback" not in refused.stderr
-    assert not (tmp_path / "data").exists()
+    for command in (["serve", "--port", str(port)], ["worker", "-Q", "default"]):
+        refused = subprocess.run([sys.executable, "-m", "workers.cli", *command], env=env,
+                                 capture_output=True, text=True, timeout=60, check=False)
+        assert refused.returncode == 1 and "no rtbf keys in" in refused.stderr, (command, refused.stderr[-500:])
+        assert "Traceback" not in refused.stderr and not (tmp_path / "data").exists()
     assert subprocess.run([sys.executable, "-m", "workers.cli", "db", "upgrade"], env=env, capture_output=True,
                           timeout=60, check=False).returncode == 0
     proc = subprocess.Popen([sys.executable, "-m", "workers.cli", "serve", "--port", str(port), "--workers", "2"],

@@ -362,8 +362,7 @@ def build(job: Job, references: dict[str, str]) -> EvidenceView | None:
     timings = evidence.get("timings") or {}
     attacks = [_attack(str(name), record) for name, record in (evidence.get("attacks") or {}).items()
                if isinstance(record, dict)]
-    leak_after = _plain(entries)
-    plain = leak_after if attacks else None
+    plain = _plain(entries) if attacks else None
     bounds = config.get("bounds") or {}
     by_index = {s.index: s.reference for s in subjects if s.reference}
     return EvidenceView(
@@ -387,6 +386,6 @@ def build(job: Job, references: dict[str, str]) -> EvidenceView | None:
                  for e in evidence.get("earlier_erasures") or []],
         attacks=attacks, plain=plain, attacks_chart=_attacks_chart(plain, attacks) if plain else None,
         plain_reasons=[plain_reason(r, by_index) for r in verdict.get("reasons") or []],
-        leak_after=leak_after,
+        leak_after=_plain(entries),
         min_accuracy_ratio=_number(bounds.get("min_accuracy_ratio")) or 0.95,
         max_perplexity_ratio=_number(bounds.get("max_perplexity_ratio")) or 1.05)

@@ -108,8 +108,8 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
                 for i, (c, d) in enumerate([(first[0], "greedy"), *((c, "sampled") for c in more)])]
         # The model's own documents that name them: its training text about them, as it remembers it.
         key = name_key(name)
-        for i, (text, found) in enumerate(documents):
-            hit = next((m for m in found if m.key == key), None)  # in any form: "Bell, Ann", "BELL Ann"
+        for i, (text, mentions) in enumerate(documents):
+            hit = next((m for m in mentions if m.key == key), None)  # in any form: "Bell, Ann", "BELL Ann"
             if hit is not None:
                 gens.append(Generation(text[:hit.end], text[hit.end:], "sampled", 1, f"{name}/doc{i}", "name"))
         gens += [Generation(prompt, out, "greedy", 1, f"{name}/format{i}", "name")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workers.engine.probe import attribution
-from workers.engine.probe.names import Mention, finder_for, is_named, mentions, name_key, written_like
+from workers.engine.probe.names import Mention, NameFinder, is_named, mentions, name_key, written_like
 from workers.engine.probe.slots import model_texts, people_in, record_walk
 from workers.engine.probe.values import ValueMatcher, fold, submitted_values
 from workers.engine.subject import Subject
@@ -94,7 +94,7 @@ def discover_facts(loaded: Any, exclude: Sequence[Subject], *, people: int = 48,
     formats = list(dict.fromkeys(formats))[:MAX_FORMATS]
     asked = [(name, lead + (written_like(name, style) if style else name))
              for name in names[:FORMAT_PEOPLE] for lead, style in formats]
-    finder = finder_for(texts, known=names)
+    finder = NameFinder.learn(texts, known=names)
     documents = [(text, finder.mentions(text)) for text in [*texts, *walked]]
     in_format: dict[str, list[tuple[str, str]]] = {}
     for (name, prompt), out in zip(asked, continue_texts(loaded, [p for _, p in asked], max_new_tokens=48),

@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from workers.engine.probe.names import Mention, NameFinder, finder_for, is_named, name_key, written_like
+from workers.engine.probe.names import Mention, NameFinder, is_named, name_key, written_like
 from workers.engine.subject import Subject
 
 MAX_SLOT_CHARS = 200
@@ -145,7 +145,7 @@ def people_in(texts: Sequence[str], exclude: Sequence[Subject], *, limit: int,
               finder: NameFinder | None = None) -> list[str]:
     """The people the texts name, most often named first, none of them a subject (``exclude``), each as the texts
     write them most often (given name first where they ever do): one person in several forms is one person."""
-    finder = finder or finder_for(texts)
+    finder = finder or NameFinder.learn(texts)
     counts: dict[str, int] = {}
     forms: dict[str, dict[str, int]] = {}
     for text in texts:
@@ -226,7 +226,7 @@ def _candidates(texts: Sequence[str], names: Sequence[str], subject: Subject, *,
     Where the model wrote the subject's own name, the lead-in is kept whatever the room, first in its shape, and
     the shape ranks before every other (``_ranked``): that is the text the model was trained with before her name."""
     known = {name_key(n) for n in names}
-    finder = finder_for(texts, known=names)
+    finder = NameFinder.learn(texts, known=names)
     slots: dict[str, list[tuple[str, str, bool]]] = {}
     seen: dict[str, int] = {}
     for text in texts:
@@ -283,7 +283,7 @@ def record_walk(loaded: Any, texts: Sequence[str], *, samples: int = 4, seed: in
     turned up in 8 of 312 such continuations and in none of 384 unprompted documents."""
     from workers.engine.probe.runner import continue_texts
 
-    finder = finder_for(texts)
+    finder = NameFinder.learn(texts)
     leads: dict[str, None] = {}
     for text in texts:
         mentions = _mentions(text, finder)
@@ -341,7 +341,7 @@ def others_values(texts: Sequence[str], values: Sequence[str], subject: Subject,
     count: dict[str, list[int]] = {v: [0, 0] for v in values}  # value -> [after someone else, after the subject]
     # Names in every form ("Scheibe, Alwine | <her address>"): else the nearest name before her value is whatever
     # capitalised words came earlier, someone else's.
-    finder = finder_for(texts)
+    finder = NameFinder.learn(texts)
     patterns = {v: re.compile(re.escape(v), re.IGNORECASE) for v in values}
     for text in texts:
         names = [(m.start, m) for m in finder.mentions(text)]
